@@ -1,0 +1,110 @@
+// The one error registry: every failure a client or admin can see has a stable code, an HTTP status,
+// an XCCOS/SIP resp code and a sentence for people. Codes are never renamed or reused once shipped.
+// docs/errors.md lists them all; test/unit/errors.test.ts checks that it does.
+
+export const ERRORS = {
+  // input
+  BAD_REQUEST: { status: 400, sip: 400, text: 'The request is malformed.' },
+  INVALID_VALUE: { status: 400, sip: 400, text: 'A field has an invalid value.' },
+  NAME_TOO_LONG: { status: 400, sip: 400, text: 'The name is too long.' },
+  UNKNOWN_TYPE: { status: 400, sip: 400, text: 'Unknown message or command type.' },
+  FRAME_TOO_LARGE: { status: 413, sip: 413, text: 'The frame or body is larger than allowed.' },
+  MESSAGE_TOO_LARGE: { status: 413, sip: 413, text: 'The message is longer than MessageSizeLimit.' },
+  STORY_TOO_LARGE: { status: 413, sip: 413, text: 'The story is longer than StorySizeLimit.' },
+  FILE_TOO_LARGE: { status: 413, sip: 413, text: 'The file is larger than MaxFileSizeKB.' },
+  RATE_LIMITED: { status: 429, sip: 503, text: 'Too many requests; slow down.' },
+  // identity
+  AUTH_REQUIRED: { status: 401, sip: 401, text: 'Sign in first.' },
+  AUTH_FAILED: { status: 401, sip: 403, text: 'Wrong user name or password.' },
+  TOKEN_INVALID: { status: 401, sip: 401, text: 'The session token is invalid or expired.' },
+  POLICY_DISABLED: { status: 403, sip: 403, text: 'Persistent chat is not enabled for this user by policy.' },
+  NOT_ADMIN: { status: 403, sip: 403, text: 'Only a persistent chat administrator may do this.' },
+  // not found
+  USER_NOT_FOUND: { status: 404, sip: 404, text: 'No such user.' },
+  GROUP_NOT_FOUND: { status: 404, sip: 404, text: 'No such group.' },
+  CATEGORY_NOT_FOUND: { status: 404, sip: 404, text: 'No such category.' },
+  ROOM_NOT_FOUND: { status: 404, sip: 404, text: 'No such room.' },
+  ADDIN_NOT_FOUND: { status: 404, sip: 404, text: 'No such add-in.' },
+  POLICY_NOT_FOUND: { status: 404, sip: 404, text: 'No such policy.' },
+  ENDPOINT_NOT_FOUND: { status: 404, sip: 404, text: 'No such endpoint.' },
+  FILE_NOT_FOUND: { status: 404, sip: 404, text: 'No such file.' },
+  FILTER_NOT_FOUND: { status: 404, sip: 404, text: 'No such feed filter.' },
+  PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
+  // conflicts and model rules
+  NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
+  GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
+  CREATOR_NOT_ALLOWED: {
+    status: 409,
+    sip: 409,
+    text: "Every creator must be in the category's allowed members and not in its denied members.",
+  },
+  PRESENTER_NOT_MEMBER: { status: 409, sip: 409, text: 'Presenters must be members of the room.' },
+  PRESENTERS_IN_NORMAL_ROOM: { status: 409, sip: 409, text: 'A normal room has no presenters.' },
+  INVITATIONS_DISABLED_BY_CATEGORY: {
+    status: 409,
+    sip: 409,
+    text: "Room invitations cannot be on while the category's invitations are off.",
+  },
+  FILE_UPLOAD_DISABLED: { status: 403, sip: 403, text: "The room's category does not allow file uploads." },
+  // access
+  NOT_IN_CATEGORY_SCOPE: {
+    status: 403,
+    sip: 403,
+    text: "You are not in the room category's allowed members, or you are denied.",
+  },
+  NOT_A_MEMBER: { status: 403, sip: 403, text: 'Only members of this room may do this.' },
+  NOT_A_PRESENTER: { status: 403, sip: 403, text: 'Only presenters may post in an auditorium room.' },
+  NOT_A_MANAGER: { status: 403, sip: 403, text: 'Only managers of this room may do this.' },
+  NOT_A_CREATOR: { status: 403, sip: 403, text: 'Only creators of the category may create rooms in it.' },
+  ROOM_DISABLED: { status: 403, sip: 403, text: 'The room is disabled.' },
+  NOT_JOINED: { status: 409, sip: 409, text: 'Join the room first.' },
+  // server
+  STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
+  INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
+} as const satisfies Record<string, { status: number; sip: number; text: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class PchatError extends Error {
+  readonly code: ErrorCode;
+  /** The input field the error is about, when there is one (CLI and API name it). */
+  readonly field: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, opts: { field?: string; details?: Record<string, unknown> } = {}) {
+    super(message ?? ERRORS[code].text);
+    this.name = 'PchatError';
+    this.code = code;
+    this.field = opts.field;
+    this.details = opts.details;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; field?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.field ? { field: this.field } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERRORS, s);
+}
+
+/** An invalid field value: one clear line naming the field. */
+export function invalid(field: string, message: string): PchatError {
+  return new PchatError('INVALID_VALUE', `${field}: ${message}`, { field });
+}
+
+/** Converts anything thrown into a PchatError without leaking internals. */
+export function asPchatError(e: unknown): PchatError {
+  if (e instanceof PchatError) return e;
+  return new PchatError('INTERNAL');
+}

@@ -1,0 +1,114 @@
+// Schema migrations as code, frozen in time: never edit a shipped step, add a new one.
+// Each step has the SQL of both dialects; types are kept to the portable subset (INTEGER, BIGINT, TEXT) and
+// booleans are stored as 0/1 in both, so sql-store.ts reads rows the same way from either engine.
+import type { Db } from './db.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string[];
+  postgres: string[];
+}
+
+const common = (idType: string) => [
+  `CREATE TABLE users (
+    uri TEXT PRIMARY KEY, display_name TEXT NOT NULL, email TEXT, ou TEXT, site TEXT, policy TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, password_hash TEXT,
+    created_at BIGINT NOT NULL)`,
+  `CREATE TABLE groups_ (name TEXT PRIMARY KEY, description TEXT NOT NULL, members TEXT NOT NULL)`,
+  `CREATE TABLE categories (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL,
+    invitations INTEGER NOT NULL, file_upload INTEGER NOT NULL, chat_history INTEGER NOT NULL,
+    allowed_members TEXT NOT NULL, denied_members TEXT NOT NULL, creators TEXT NOT NULL)`,
+  `CREATE TABLE rooms (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL, category_id TEXT NOT NULL,
+    privacy TEXT NOT NULL, type TEXT NOT NULL, disabled INTEGER NOT NULL, addin TEXT, invitations TEXT NOT NULL,
+    members TEXT NOT NULL, managers TEXT NOT NULL, presenters TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+  'CREATE INDEX rooms_category ON rooms (category_id)',
+  'CREATE TABLE addins (name TEXT PRIMARY KEY, url TEXT NOT NULL)',
+  `CREATE TABLE policies (identity TEXT PRIMARY KEY, enable_persistent_chat INTEGER NOT NULL,
+    description TEXT NOT NULL)`,
+  `CREATE TABLE endpoints (sip_address TEXT PRIMARY KEY, display_name TEXT NOT NULL, pool TEXT NOT NULL)`,
+  'CREATE TABLE config (id INTEGER PRIMARY KEY, body TEXT NOT NULL)',
+  // One id space for changes and messages (see port.ts).
+  `CREATE TABLE changes (id ${idType} PRIMARY KEY, type TEXT NOT NULL, subject TEXT NOT NULL, ts BIGINT NOT NULL,
+    data TEXT NOT NULL)`,
+  `CREATE TABLE messages (
+    id ${idType} PRIMARY KEY, room_id TEXT NOT NULL, author TEXT NOT NULL, ts BIGINT NOT NULL, kind TEXT NOT NULL,
+    logged INTEGER NOT NULL, body TEXT, title TEXT, rich TEXT, file TEXT)`,
+  'CREATE INDEX messages_room ON messages (room_id, id)',
+  'CREATE INDEX messages_author ON messages (author, id)',
+  `CREATE TABLE follows (user_uri TEXT NOT NULL, room_id TEXT NOT NULL, last_read_id BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_uri, room_id))`,
+  `CREATE TABLE invitations (id ${idType} PRIMARY KEY, user_uri TEXT NOT NULL, room_id TEXT NOT NULL,
+    inviter TEXT NOT NULL, ts BIGINT NOT NULL)`,
+  'CREATE INDEX invitations_user ON invitations (user_uri, id)',
+  `CREATE TABLE feeds (id TEXT PRIMARY KEY, user_uri TEXT NOT NULL, name TEXT NOT NULL, keywords TEXT NOT NULL,
+    authors TEXT NOT NULL, room_ids TEXT NOT NULL, alert INTEGER NOT NULL)`,
+  'CREATE INDEX feeds_user ON feeds (user_uri)',
+  `CREATE TABLE files (id TEXT PRIMARY KEY, room_id TEXT NOT NULL, uploader TEXT NOT NULL, name TEXT NOT NULL,
+    size BIGINT NOT NULL, content_type TEXT NOT NULL, ts BIGINT NOT NULL, storage_key TEXT NOT NULL)`,
+  `CREATE TABLE tokens (token_hash TEXT PRIMARY KEY, user_uri TEXT NOT NULL, created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL)`,
+  'CREATE INDEX tokens_user ON tokens (user_uri)',
+  `CREATE TABLE prefs (user_uri TEXT NOT NULL, label TEXT NOT NULL, content TEXT NOT NULL,
+    PRIMARY KEY (user_uri, label))`,
+];
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sqlite: [
+      // The shared id sequence: one row, bumped once per transaction that appends changes or messages.
+      'CREATE TABLE id_seq (one INTEGER PRIMARY KEY CHECK (one = 1), last BIGINT NOT NULL)',
+      'INSERT INTO id_seq (one, last) VALUES (1, 0)',
+      ...common('BIGINT'),
+      // Full-text search: an external-content FTS5 table with the trigram tokenizer, which also matches
+      // Chinese, Japanese and Korean text (no spaces between words). Trigram needs >= 3 characters per term;
+      // shorter terms fall back to LIKE on the candidate rows (sql-store.ts).
+      `CREATE VIRTUAL TABLE messages_fts USING fts5(body, title, content='messages', content_rowid='id',
+        tokenize='trigram case_sensitive 0')`,
+      `CREATE TRIGGER messages_fts_ins AFTER INSERT ON messages WHEN new.logged = 1 BEGIN
+        INSERT INTO messages_fts (rowid, body, title) VALUES (new.id, new.body, coalesce(new.title, ''));
+      END`,
+      `CREATE TRIGGER messages_fts_del AFTER DELETE ON messages WHEN old.logged = 1 BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, title) VALUES ('delete', old.id, old.body,
+          coalesce(old.title, ''));
+      END`,
+    ],
+    postgres: [
+      'CREATE SEQUENCE id_seq',
+      ...common('BIGINT'),
+      'CREATE EXTENSION IF NOT EXISTS pg_trgm',
+      `CREATE INDEX messages_trgm ON messages USING gin ((coalesce(body, '') || ' ' || coalesce(title, ''))
+        gin_trgm_ops) WHERE logged = 1`,
+    ],
+  },
+];
+
+/**
+ * Applies every migration newer than the schema's version, all in one transaction. On PostgreSQL an advisory
+ * lock makes servers of a pool that start together wait for each other instead of racing.
+ */
+export async function migrate(db: Db): Promise<number> {
+  return db.tx(async (tx) => {
+    if (db.caps.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(72627001) AS locked');
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    );
+    const row = await tx.get<{ v: number | string | null }>('SELECT max(version) AS v FROM schema_version');
+    let current = Number(row?.v ?? 0);
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      for (const sql of db.caps.dialect === 'sqlite' ? m.sqlite : m.postgres) await tx.run(sql);
+      await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+      current = m.version;
+    }
+    return current;
+  });
+}

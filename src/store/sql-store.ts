@@ -1,0 +1,640 @@
+// The one SQL implementation of the store port, over either adapter (sqlite.ts, postgres.ts).
+// Dialect differences are confined to the two capability functions at the top: id allocation and search.
+import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
+import { DEFAULT_CONFIG } from '../core/model.js';
+import type { Db, Param, Row } from './db.js';
+import { migrate } from './migrations.js';
+import type {
+  ChangeEvent,
+  Crud,
+  FeedFilter,
+  FileRef,
+  Invitation,
+  MessageSearch,
+  NewMessage,
+  SearchResult,
+  Store,
+  StoredFile,
+  StoredMessage,
+} from './port.js';
+
+// ---- capabilities -----------------------------------------------------------------------------------------
+
+/** Reserves `n` consecutive ids of the shared id space inside transaction `tx`. */
+async function allocIds(tx: Db, n: number): Promise<number[]> {
+  if (tx.caps.dialect === 'sqlite') {
+    const r = await tx.get<{ last: number }>('UPDATE id_seq SET last = last + ? WHERE one = 1 RETURNING last', [n]);
+    const top = Number(r?.last);
+    return Array.from({ length: n }, (_, i) => top - n + 1 + i);
+  }
+  const rows = await tx.all<{ id: number }>("SELECT nextval('id_seq') AS id FROM generate_series(1, ?)", [n]);
+  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The room-list and text conditions of a search, in the engine's own full-text form. */
+function searchConditions(db: Db, q: MessageSearch): { where: string[]; params: Param[] } {
+  const where: string[] = ['m.logged = 1'];
+  const params: Param[] = [];
+  const sqlite = db.caps.dialect === 'sqlite';
+  where.push(
+    sqlite
+      ? 'm.room_id IN (SELECT value FROM json_each(?))'
+      : 'm.room_id IN (SELECT jsonb_array_elements_text(?::jsonb))',
+  );
+  params.push(JSON.stringify(q.roomIds));
+  const text = q.text?.trim() ?? '';
+  if (text.length > 0) {
+    const terms = q.exactPhrase ? [text] : text.split(/\s+/u).filter((t) => t.length > 0);
+    // The same expression as the PostgreSQL trigram index, so that index serves ILIKE.
+    const haystack = "(coalesce(m.body, '') || ' ' || coalesce(m.title, ''))";
+    const indexed = sqlite ? terms.filter((t) => [...t].length >= 3) : [];
+    if (indexed.length > 0) {
+      // FTS5 trigram: each term as a quoted string is a substring match, case-insensitive.
+      where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+      params.push(indexed.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND '));
+    }
+    for (const t of terms) {
+      if (q.caseSensitive) {
+        where.push(sqlite ? `instr(${haystack}, ?) > 0` : `strpos(${haystack}, ?) > 0`);
+        params.push(t);
+      } else if (!sqlite) {
+        where.push(`${haystack} ILIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      } else if (!indexed.includes(t)) {
+        where.push(`${haystack} LIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      }
+    }
+  }
+  if (q.authors && q.authors.length > 0) {
+    where.push(`m.author IN (${q.authors.map(() => '?').join(', ')})`);
+    params.push(...q.authors);
+  }
+  if (q.since !== undefined) {
+    where.push('m.ts >= ?');
+    params.push(q.since);
+  }
+  if (q.until !== undefined) {
+    where.push('m.ts < ?');
+    params.push(q.until);
+  }
+  return { where, params };
+}
+
+// ---- row mapping ------------------------------------------------------------------------------------------
+
+const bool = (v: unknown) => Number(v) === 1;
+const int = (b: boolean) => (b ? 1 : 0);
+const list = (v: unknown): string[] => JSON.parse(String(v)) as string[];
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function userFrom(r: Row): User {
+  return {
+    uri: str(r.uri),
+    displayName: str(r.display_name),
+    email: strOrNull(r.email),
+    ou: strOrNull(r.ou),
+    site: strOrNull(r.site),
+    policy: strOrNull(r.policy),
+    isAdmin: bool(r.is_admin),
+    disabled: bool(r.disabled),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function categoryFrom(r: Row): Category {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    description: str(r.description),
+    invitations: bool(r.invitations),
+    fileUpload: bool(r.file_upload),
+    chatHistory: bool(r.chat_history),
+    allowedMembers: list(r.allowed_members),
+    deniedMembers: list(r.denied_members),
+    creators: list(r.creators),
+  };
+}
+
+function roomFrom(r: Row): Room {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    description: str(r.description),
+    categoryId: str(r.category_id),
+    privacy: str(r.privacy) as Room['privacy'],
+    type: str(r.type) as Room['type'],
+    disabled: bool(r.disabled),
+    addin: strOrNull(r.addin),
+    invitations: str(r.invitations) as Room['invitations'],
+    members: list(r.members),
+    managers: list(r.managers),
+    presenters: list(r.presenters),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function messageFrom(r: Row): StoredMessage {
+  return {
+    id: Number(r.id),
+    roomId: str(r.room_id),
+    author: str(r.author),
+    ts: Number(r.ts),
+    kind: str(r.kind) as MessageKind,
+    text: str(r.body ?? ''),
+    title: strOrNull(r.title),
+    rich: strOrNull(r.rich),
+    file: r.file ? (JSON.parse(str(r.file)) as FileRef) : null,
+  };
+}
+
+const MESSAGE_COLUMNS = 'm.id, m.room_id, m.author, m.ts, m.kind, m.body, m.title, m.rich, m.file';
+
+// ---- the store ----------------------------------------------------------------------------------------------
+
+async function appendChange(tx: Db, type: string, subject: string, data: Record<string, unknown>): Promise<number> {
+  const [id] = await allocIds(tx, 1);
+  await tx.run('INSERT INTO changes (id, type, subject, ts, data) VALUES (?, ?, ?, ?, ?)', [
+    id as number,
+    type,
+    subject,
+    Date.now(),
+    JSON.stringify(data),
+  ]);
+  return id as number;
+}
+
+/** A table whose rows map to one model type, with a change event per write. */
+function crud<T>(
+  db: Db,
+  spec: {
+    kind: string;
+    table: string;
+    key: string;
+    from: (r: Row) => T;
+    keyOf: (v: T) => string;
+    columns: (v: T) => Record<string, Param>;
+    order: string;
+  },
+): Crud<T> {
+  return {
+    async get(key: string) {
+      const r = await db.get(`SELECT * FROM ${spec.table} WHERE ${spec.key} = ?`, [key]);
+      return r ? spec.from(r) : undefined;
+    },
+    async list() {
+      return (await db.all(`SELECT * FROM ${spec.table} ORDER BY ${spec.order}`)).map(spec.from);
+    },
+    async put(value: T) {
+      const cols = spec.columns(value);
+      const names = Object.keys(cols);
+      const updates = names.filter((n) => n !== spec.key).map((n) => `${n} = excluded.${n}`);
+      return db.tx(async (tx) => {
+        await tx.run(
+          `INSERT INTO ${spec.table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
+           ON CONFLICT (${spec.key}) DO UPDATE SET ${updates.join(', ')}`,
+          Object.values(cols),
+        );
+        return appendChange(tx, `${spec.kind}.put`, spec.keyOf(value), {});
+      });
+    },
+    async remove(key: string) {
+      return db.tx(async (tx) => {
+        const r = await tx.run(`DELETE FROM ${spec.table} WHERE ${spec.key} = ?`, [key]);
+        if (r.changes === 0) return false;
+        await appendChange(tx, `${spec.kind}.removed`, key, {});
+        return true;
+      });
+    },
+  };
+}
+
+export async function openSqlStore(db: Db): Promise<Store> {
+  await migrate(db);
+
+  const users = crud<User>(db, {
+    kind: 'user',
+    table: 'users',
+    key: 'uri',
+    from: userFrom,
+    keyOf: (u) => u.uri,
+    order: 'uri',
+    columns: (u) => ({
+      uri: u.uri,
+      display_name: u.displayName,
+      email: u.email,
+      ou: u.ou,
+      site: u.site,
+      policy: u.policy,
+      is_admin: int(u.isAdmin),
+      disabled: int(u.disabled),
+      created_at: u.createdAt,
+    }),
+  });
+
+  const categories = crud<Category>(db, {
+    kind: 'category',
+    table: 'categories',
+    key: 'id',
+    from: categoryFrom,
+    keyOf: (c) => c.id,
+    order: 'name',
+    columns: (c) => ({
+      id: c.id,
+      name: c.name,
+      description: c.description,
+      invitations: int(c.invitations),
+      file_upload: int(c.fileUpload),
+      chat_history: int(c.chatHistory),
+      allowed_members: JSON.stringify(c.allowedMembers),
+      denied_members: JSON.stringify(c.deniedMembers),
+      creators: JSON.stringify(c.creators),
+    }),
+  });
+
+  const rooms = crud<Room>(db, {
+    kind: 'room',
+    table: 'rooms',
+    key: 'id',
+    from: roomFrom,
+    keyOf: (r) => r.id,
+    order: 'name',
+    columns: (r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      category_id: r.categoryId,
+      privacy: r.privacy,
+      type: r.type,
+      disabled: int(r.disabled),
+      addin: r.addin,
+      invitations: r.invitations,
+      members: JSON.stringify(r.members),
+      managers: JSON.stringify(r.managers),
+      presenters: JSON.stringify(r.presenters),
+      created_at: r.createdAt,
+    }),
+  });
+
+  const store: Store = {
+    dialect: db.caps.dialect,
+    users: {
+      ...users,
+      async getPasswordHash(uri) {
+        const r = await db.get('SELECT password_hash FROM users WHERE uri = ?', [uri]);
+        return r?.password_hash ? str(r.password_hash) : undefined;
+      },
+      async setPasswordHash(uri, hash) {
+        await db.tx(async (tx) => {
+          await tx.run('UPDATE users SET password_hash = ? WHERE uri = ?', [hash, uri]);
+          await appendChange(tx, 'user.password', uri, {});
+        });
+      },
+    },
+    groups: crud<Group>(db, {
+      kind: 'group',
+      table: 'groups_',
+      key: 'name',
+      from: (r) => ({ name: str(r.name), description: str(r.description), members: list(r.members) }),
+      keyOf: (g) => g.name,
+      order: 'name',
+      columns: (g) => ({ name: g.name, description: g.description, members: JSON.stringify(g.members) }),
+    }),
+    categories: {
+      ...categories,
+      async getByName(name) {
+        const r = await db.get('SELECT * FROM categories WHERE name = ?', [name]);
+        return r ? categoryFrom(r) : undefined;
+      },
+      async countRooms(id) {
+        const r = await db.get<{ n: number }>('SELECT count(*) AS n FROM rooms WHERE category_id = ?', [id]);
+        return Number(r?.n ?? 0);
+      },
+    },
+    rooms: {
+      ...rooms,
+      async getByName(name) {
+        const r = await db.get('SELECT * FROM rooms WHERE name = ?', [name]);
+        return r ? roomFrom(r) : undefined;
+      },
+    },
+    addins: crud<Addin>(db, {
+      kind: 'addin',
+      table: 'addins',
+      key: 'name',
+      from: (r) => ({ name: str(r.name), url: str(r.url) }),
+      keyOf: (a) => a.name,
+      order: 'name',
+      columns: (a) => ({ name: a.name, url: a.url }),
+    }),
+    policies: crud<Policy>(db, {
+      kind: 'policy',
+      table: 'policies',
+      key: 'identity',
+      from: (r) => ({
+        identity: str(r.identity),
+        enablePersistentChat: bool(r.enable_persistent_chat),
+        description: str(r.description),
+      }),
+      keyOf: (p) => p.identity,
+      order: 'identity',
+      columns: (p) => ({
+        identity: p.identity,
+        enable_persistent_chat: int(p.enablePersistentChat),
+        description: p.description,
+      }),
+    }),
+    endpoints: crud<Endpoint>(db, {
+      kind: 'endpoint',
+      table: 'endpoints',
+      key: 'sip_address',
+      from: (r) => ({ sipAddress: str(r.sip_address), displayName: str(r.display_name), pool: str(r.pool) }),
+      keyOf: (e) => e.sipAddress,
+      order: 'sip_address',
+      columns: (e) => ({ sip_address: e.sipAddress, display_name: e.displayName, pool: e.pool }),
+    }),
+    config: {
+      async get() {
+        const r = await db.get('SELECT body FROM config WHERE id = 1');
+        return r ? { ...DEFAULT_CONFIG, ...(JSON.parse(str(r.body)) as Partial<ChatConfig>) } : { ...DEFAULT_CONFIG };
+      },
+      async put(c) {
+        return db.tx(async (tx) => {
+          await tx.run(
+            'INSERT INTO config (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
+            [JSON.stringify(c)],
+          );
+          return appendChange(tx, 'config.put', 'global', {});
+        });
+      },
+    },
+    messages: {
+      async append(batch: NewMessage[]) {
+        if (batch.length === 0) return [];
+        return db.tx(async (tx) => {
+          const ids = await allocIds(tx, batch.length);
+          const out: StoredMessage[] = [];
+          for (let i = 0; i < batch.length; i++) {
+            const m = batch[i] as NewMessage;
+            const id = ids[i] as number;
+            await tx.run(
+              `INSERT INTO messages (id, room_id, author, ts, kind, logged, body, title, rich, file)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              [
+                id,
+                m.roomId,
+                m.author,
+                m.ts,
+                m.kind,
+                int(m.logged),
+                m.logged ? m.text : null,
+                m.logged ? m.title : null,
+                m.logged ? m.rich : null,
+                m.logged && m.file ? JSON.stringify(m.file) : null,
+              ],
+            );
+            const { logged: _logged, ...rest } = m;
+            out.push({ ...rest, id });
+          }
+          return out;
+        });
+      },
+      async before(roomId, limit, beforeId) {
+        const rows = await db.all(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.room_id = ? AND m.logged = 1 AND m.id < ?
+           ORDER BY m.id DESC LIMIT ?`,
+          [roomId, beforeId ?? Number.MAX_SAFE_INTEGER, limit],
+        );
+        return rows.map(messageFrom).reverse();
+      },
+      async after(roomId, afterId, limit) {
+        const rows = await db.all(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.room_id = ? AND m.logged = 1 AND m.id > ?
+           ORDER BY m.id ASC LIMIT ?`,
+          [roomId, afterId, limit],
+        );
+        return rows.map(messageFrom);
+      },
+      async get(id) {
+        const r = await db.get(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ? AND m.logged = 1`, [id]);
+        return r ? messageFrom(r) : undefined;
+      },
+      async search(q): Promise<SearchResult> {
+        if (q.roomIds.length === 0) return { messages: [], count: 0, exceededLimit: false };
+        const { where, params } = searchConditions(db, q);
+        const cap = q.limit;
+        const countRow = await db.get<{ n: number }>(
+          `SELECT count(*) AS n FROM (SELECT 1 FROM messages m WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
+          [...params, cap + 1],
+        );
+        const count = Number(countRow?.n ?? 0);
+        const pageWhere = q.beforeId !== undefined ? [...where, 'm.id < ?'] : where;
+        const pageParams = q.beforeId !== undefined ? [...params, q.beforeId] : params;
+        const rows = await db.all(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${pageWhere.join(' AND ')} ORDER BY m.id DESC LIMIT ?`,
+          [...pageParams, cap],
+        );
+        return { messages: rows.map(messageFrom), count: Math.min(count, cap), exceededLimit: count > cap };
+      },
+      async countAfter(pairs) {
+        const out = new Map<string, number>();
+        for (const p of pairs) {
+          const r = await db.get<{ n: number }>(
+            'SELECT count(*) AS n FROM messages WHERE room_id = ? AND logged = 1 AND id > ?',
+            [p.roomId, p.afterId],
+          );
+          out.set(p.roomId, Number(r?.n ?? 0));
+        }
+        return out;
+      },
+      async latestId() {
+        const r = await db.get<{ n: number | null }>('SELECT max(id) AS n FROM messages');
+        return Number(r?.n ?? 0);
+      },
+    },
+    changes: {
+      async since(afterId, limit): Promise<ChangeEvent[]> {
+        const rows = await db.all('SELECT * FROM changes WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
+        return rows.map((r) => ({
+          id: Number(r.id),
+          type: str(r.type),
+          subject: str(r.subject),
+          ts: Number(r.ts),
+          data: JSON.parse(str(r.data)) as Record<string, unknown>,
+        }));
+      },
+      async latestId() {
+        const r = await db.get<{ n: number | null }>('SELECT max(id) AS n FROM changes');
+        return Number(r?.n ?? 0);
+      },
+    },
+    follows: {
+      async list(user) {
+        const rows = await db.all('SELECT room_id, last_read_id FROM follows WHERE user_uri = ? ORDER BY room_id', [
+          user,
+        ]);
+        return rows.map((r) => ({ roomId: str(r.room_id), lastReadId: Number(r.last_read_id) }));
+      },
+      async follow(user, roomId) {
+        await db.run(
+          'INSERT INTO follows (user_uri, room_id, last_read_id) VALUES (?, ?, 0) ON CONFLICT (user_uri, room_id) DO NOTHING',
+          [user, roomId],
+        );
+      },
+      async unfollow(user, roomId) {
+        await db.run('DELETE FROM follows WHERE user_uri = ? AND room_id = ?', [user, roomId]);
+      },
+      async markRead(user, roomId, messageId) {
+        await db.run(
+          `UPDATE follows SET last_read_id = CASE WHEN last_read_id > ? THEN last_read_id ELSE ? END
+           WHERE user_uri = ? AND room_id = ?`,
+          [messageId, messageId, user, roomId],
+        );
+      },
+    },
+    invitations: {
+      async create(user, roomId, inviter) {
+        return db.tx(async (tx) => {
+          const [id] = await allocIds(tx, 1);
+          const ts = Date.now();
+          await tx.run('INSERT INTO invitations (id, user_uri, room_id, inviter, ts) VALUES (?, ?, ?, ?, ?)', [
+            id as number,
+            user,
+            roomId,
+            inviter,
+            ts,
+          ]);
+          await appendChange(tx, 'invitation.created', user, { invitationId: id, roomId, inviter });
+          return { id: id as number, user, roomId, inviter, ts };
+        });
+      },
+      async since(user, afterId, limit): Promise<Invitation[]> {
+        const rows = await db.all('SELECT * FROM invitations WHERE user_uri = ? AND id > ? ORDER BY id LIMIT ?', [
+          user,
+          afterId,
+          limit,
+        ]);
+        return rows.map((r) => ({
+          id: Number(r.id),
+          user: str(r.user_uri),
+          roomId: str(r.room_id),
+          inviter: str(r.inviter),
+          ts: Number(r.ts),
+        }));
+      },
+    },
+    feeds: {
+      async list(user) {
+        return (await db.all('SELECT * FROM feeds WHERE user_uri = ? ORDER BY name', [user])).map(feedFrom);
+      },
+      async listAll() {
+        return (await db.all('SELECT * FROM feeds ORDER BY id')).map(feedFrom);
+      },
+      async put(f) {
+        await db.run(
+          `INSERT INTO feeds (id, user_uri, name, keywords, authors, room_ids, alert) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET name = excluded.name, keywords = excluded.keywords,
+             authors = excluded.authors, room_ids = excluded.room_ids, alert = excluded.alert`,
+          [
+            f.id,
+            f.user,
+            f.name,
+            JSON.stringify(f.keywords),
+            JSON.stringify(f.authors),
+            JSON.stringify(f.roomIds),
+            int(f.alert),
+          ],
+        );
+      },
+      async remove(user, id) {
+        return (await db.run('DELETE FROM feeds WHERE user_uri = ? AND id = ?', [user, id])).changes > 0;
+      },
+    },
+    files: {
+      async put(f: StoredFile) {
+        await db.run(
+          `INSERT INTO files (id, room_id, uploader, name, size, content_type, ts, storage_key)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [f.id, f.roomId, f.uploader, f.name, f.size, f.contentType, f.ts, f.storageKey],
+        );
+      },
+      async get(id) {
+        const r = await db.get('SELECT * FROM files WHERE id = ?', [id]);
+        if (!r) return undefined;
+        return {
+          id: str(r.id),
+          roomId: str(r.room_id),
+          uploader: str(r.uploader),
+          name: str(r.name),
+          size: Number(r.size),
+          contentType: str(r.content_type),
+          ts: Number(r.ts),
+          storageKey: str(r.storage_key),
+        };
+      },
+    },
+    tokens: {
+      async put(t) {
+        await db.run('INSERT INTO tokens (token_hash, user_uri, created_at, expires_at) VALUES (?, ?, ?, ?)', [
+          t.tokenHash,
+          t.user,
+          t.createdAt,
+          t.expiresAt,
+        ]);
+      },
+      async get(tokenHash) {
+        const r = await db.get('SELECT * FROM tokens WHERE token_hash = ?', [tokenHash]);
+        return r
+          ? {
+              tokenHash: str(r.token_hash),
+              user: str(r.user_uri),
+              createdAt: Number(r.created_at),
+              expiresAt: Number(r.expires_at),
+            }
+          : undefined;
+      },
+      async remove(tokenHash) {
+        await db.run('DELETE FROM tokens WHERE token_hash = ?', [tokenHash]);
+      },
+      async removeForUser(user) {
+        await db.run('DELETE FROM tokens WHERE user_uri = ?', [user]);
+      },
+    },
+    prefs: {
+      async get(user, label) {
+        const r = await db.get('SELECT content FROM prefs WHERE user_uri = ? AND label = ?', [user, label]);
+        return r ? str(r.content) : undefined;
+      },
+      async set(user, label, content) {
+        await db.run(
+          `INSERT INTO prefs (user_uri, label, content) VALUES (?, ?, ?)
+           ON CONFLICT (user_uri, label) DO UPDATE SET content = excluded.content`,
+          [user, label, content],
+        );
+      },
+    },
+    async schemaVersion() {
+      const r = await db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+      return Number(r?.v ?? 0);
+    },
+    close: () => db.close(),
+  };
+  return store;
+}
+
+function feedFrom(r: Row): FeedFilter {
+  return {
+    id: str(r.id),
+    user: str(r.user_uri),
+    name: str(r.name),
+    keywords: list(r.keywords),
+    authors: list(r.authors),
+    roomIds: list(r.room_ids),
+    alert: bool(r.alert),
+  };
+}
