@@ -67,7 +67,7 @@ export function validateCategory(c: Category, ctx: AclContext): void {
   checkAclSize(c.deniedMembers, 'deniedMembers');
   checkAclSize(c.creators, 'creators');
   for (const creator of c.creators) {
-    const allowed = refCovered(creator, c.allowedMembers, ctx.resolveUser, ctx.groupAncestors);
+    const allowed = covered(creator, c.allowedMembers, ctx);
     const denied = c.deniedMembers.includes(creator) || deniedBy(creator, c.deniedMembers, ctx);
     if (!allowed || denied) {
       throw new PchatError(
@@ -79,13 +79,23 @@ export function validateCategory(c: Category, ctx: AclContext): void {
   }
 }
 
+/** refCovered with the directory's lookups (bound, so any AclContext object works). */
+function covered(ref: PrincipalRef, refs: readonly PrincipalRef[], ctx: AclContext): boolean {
+  return refCovered(
+    ref,
+    refs,
+    (uri) => ctx.resolveUser(uri),
+    (name) => ctx.groupAncestors(name),
+  );
+}
+
 function deniedBy(ref: PrincipalRef, denied: readonly PrincipalRef[], ctx: AclContext): boolean {
-  return refCovered(ref, denied, ctx.resolveUser, ctx.groupAncestors);
+  return covered(ref, denied, ctx);
 }
 
 /** Is `ref` allowed to appear in a room of category `c` (in AllowedMembers and not in DeniedMembers)? */
 export function refInCategoryScope(ref: PrincipalRef, c: Category, ctx: AclContext): boolean {
-  return refCovered(ref, c.allowedMembers, ctx.resolveUser, ctx.groupAncestors) && !deniedBy(ref, c.deniedMembers, ctx);
+  return covered(ref, c.allowedMembers, ctx) && !deniedBy(ref, c.deniedMembers, ctx);
 }
 
 /** The whole-room rules: name, presenters, invitations. */
@@ -102,7 +112,7 @@ export function validateRoom(r: Room, c: Category, ctx: AclContext): void {
     });
   }
   for (const p of r.presenters) {
-    if (!refCovered(p, r.members, ctx.resolveUser, ctx.groupAncestors)) {
+    if (!covered(p, r.members, ctx)) {
       throw new PchatError('PRESENTER_NOT_MEMBER', `presenters: ${p} is not a member of the room`, {
         field: 'presenters',
       });
@@ -150,7 +160,7 @@ export function roomForCategory(
     categoryId: target.id,
     members,
     managers: keep('managers'),
-    presenters: keep('presenters').filter((p) => refCovered(p, members, ctx.resolveUser, ctx.groupAncestors)),
+    presenters: keep('presenters').filter((p) => covered(p, members, ctx)),
     invitations: target.invitations ? r.invitations : 'false',
   };
   return { room, purged };

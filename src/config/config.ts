@@ -1,0 +1,112 @@
+// Server configuration: defaults < config file (JSON) < environment (PCHAT_*) < command-line flags.
+// Validated once at start; a bad value stops start-up with one line naming the setting.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { invalid } from '../core/errors.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const flag = z.preprocess(
+  (v) => (typeof v === 'string' ? !['false', '0', 'no', 'off'].includes(v.trim().toLowerCase()) : v),
+  z.boolean(),
+);
+
+export const ConfigSchema = z.object({
+  dataDir: z.string().min(1).default('./data'),
+  /** postgres://… to use PostgreSQL instead of the SQLite file in dataDir. */
+  db: z.string().optional(),
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8080),
+  /** The SIP domain of the deployment: room URIs are ma-chan://<domain>/<id>. */
+  domain: z.string().min(1).default('pchat.local'),
+  /** Directory of uploaded files; default <dataDir>/files. */
+  filesDir: z.string().optional(),
+  sip: z
+    .object({
+      enabled: flag.default(true),
+      host: z.string().default('127.0.0.1'),
+      port: port.default(5060),
+      tlsPort: port.default(5061),
+      tlsCert: z.string().optional(),
+      tlsKey: z.string().optional(),
+      realm: z.string().default('pchat'),
+      /** The pool's own SIP user (the provisioned DefaultPersistentChatPoolUri), e.g. sip:pchatpool@<domain>. */
+      poolUser: z.string().default('pchatpool'),
+    })
+    .prefault({}),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Sign-in token lifetime in seconds. */
+  tokenTtlSeconds: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const ENV: Record<string, string[]> = {
+  PCHAT_DATA_DIR: ['dataDir'],
+  PCHAT_DB: ['db'],
+  PCHAT_HOST: ['host'],
+  PCHAT_PORT: ['port'],
+  PCHAT_DOMAIN: ['domain'],
+  PCHAT_FILES_DIR: ['filesDir'],
+  PCHAT_SIP_ENABLED: ['sip', 'enabled'],
+  PCHAT_SIP_HOST: ['sip', 'host'],
+  PCHAT_SIP_PORT: ['sip', 'port'],
+  PCHAT_SIP_TLS_PORT: ['sip', 'tlsPort'],
+  PCHAT_SIP_TLS_CERT: ['sip', 'tlsCert'],
+  PCHAT_SIP_TLS_KEY: ['sip', 'tlsKey'],
+  PCHAT_SIP_REALM: ['sip', 'realm'],
+  PCHAT_LOG_LEVEL: ['logLevel'],
+};
+
+type Json = Record<string, unknown>;
+
+function setPath(obj: Json, path: string[], value: unknown): void {
+  let o = obj;
+  for (const k of path.slice(0, -1)) {
+    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    o = o[k] as Json;
+  }
+  o[path[path.length - 1] as string] = value;
+}
+
+function merge(a: Json, b: Json): Json {
+  const out: Json = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? merge((a[k] as Json) ?? {}, v as Json) : v;
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration. `flags` use the same (nested) keys as the file; the file is `configFile`, or
+ * `<dataDir>/pchat.json` when it exists.
+ */
+export function loadConfig(flags: Json = {}, env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {
+  const fromEnv: Json = {};
+  for (const [name, path] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(fromEnv, path, v);
+  }
+  const dataDir = String(flags.dataDir ?? fromEnv.dataDir ?? './data');
+  const file = configFile ?? join(dataDir, 'pchat.json');
+  let fromFile: Json = {};
+  try {
+    fromFile = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (configFile || err.code !== 'ENOENT') throw invalid('config', `cannot read ${file}: ${err.message}`);
+  }
+  const parsed = ConfigSchema.safeParse(merge(merge(fromFile, fromEnv), flags));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? 'config';
+    throw invalid(field, issue?.message ?? 'invalid');
+  }
+  const c = parsed.data;
+  return { ...c, dataDir: resolve(c.dataDir), filesDir: resolve(c.filesDir ?? join(c.dataDir, 'files')) };
+}

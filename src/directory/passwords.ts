@@ -1,0 +1,60 @@
+// Password credentials: scrypt for sign-in, plus the SIP Digest HA1 (MD5 of user:realm:password) that a
+// Digest challenge needs, computed when the password is set because the password itself is never kept.
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { invalid } from '../core/errors.js';
+
+const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
+
+export interface Credential {
+  scrypt: string; // base64 salt $ base64 hash
+  realm: string;
+  ha1: string; // md5 hex of "<user part without sip:>:<realm>:<password>"
+}
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+export function md5(s: string): string {
+  return createHash('md5').update(s).digest('hex');
+}
+
+/** The Digest user name a SIP client sends: the URI without `sip:` (alice@contoso.com). */
+export function digestUserName(uri: string): string {
+  return uri.replace(/^sip:/, '');
+}
+
+export async function makeCredential(uri: string, password: string, realm: string): Promise<string> {
+  if (password.length < MIN_PASSWORD_LENGTH) invalidPassword();
+  const salt = randomBytes(16);
+  const hash = await scrypt(password, salt, 32);
+  const c: Credential = {
+    scrypt: `${salt.toString('base64')}$${hash.toString('base64')}`,
+    realm,
+    ha1: md5(`${digestUserName(uri)}:${realm}:${password}`),
+  };
+  return JSON.stringify(c);
+}
+
+function invalidPassword(): never {
+  throw invalid('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+}
+
+export function parseCredential(stored: string | undefined): Credential | undefined {
+  if (!stored) return undefined;
+  try {
+    const c = JSON.parse(stored) as Credential;
+    return typeof c.scrypt === 'string' && typeof c.ha1 === 'string' ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
+  const c = parseCredential(stored);
+  if (!c) return false;
+  const [salt, hash] = c.scrypt.split('$');
+  if (!salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length);
+  return timingSafeEqual(expected, actual);
+}
