@@ -123,11 +123,18 @@ export class AdminService {
   private async requireAdmin(actor: Actor): Promise<void> {
     if (actor.kind === 'system') return;
     const u = await this.store.users.get(actor.uri);
-    if (!u?.isAdmin) throw new PchatError('NOT_ADMIN');
+    if (!u?.isAdmin || u.disabled) throw new PchatError('NOT_ADMIN');
   }
 
-  private checkPrincipalsExist(dir: DirectorySnapshot, refs: readonly PrincipalRef[], field: string): void {
+  /** Entries being added must name existing users and groups (entries already stored are left alone). */
+  private checkPrincipalsExist(
+    dir: DirectorySnapshot,
+    refs: readonly PrincipalRef[],
+    field: string,
+    before: readonly PrincipalRef[] = [],
+  ): void {
     for (const r of refs) {
+      if (before.includes(r)) continue;
       if (!dir.exists(r)) throw new PchatError('PRINCIPAL_NOT_FOUND', `${field}: ${r} does not exist`, { field });
     }
   }
@@ -208,7 +215,36 @@ export class AdminService {
     await this.requireAdmin(actor);
     const u = await this.getUser(uriInput);
     await this.store.tokens.removeForUser(u.uri);
+    await this.scrubPrincipal(u.uri);
     await this.store.users.remove(u.uri);
+  }
+
+  /** Takes a removed user or group out of every group, category and room list that names it. */
+  private async scrubPrincipal(ref: PrincipalRef): Promise<void> {
+    const without = (list: PrincipalRef[]) => list.filter((r) => r !== ref);
+    for (const g of await this.store.groups.list()) {
+      if (g.members.includes(ref)) await this.store.groups.put({ ...g, members: without(g.members) });
+    }
+    for (const c of await this.store.categories.list()) {
+      if ([c.allowedMembers, c.deniedMembers, c.creators].some((l) => l.includes(ref))) {
+        await this.store.categories.put({
+          ...c,
+          allowedMembers: without(c.allowedMembers),
+          deniedMembers: without(c.deniedMembers),
+          creators: without(c.creators),
+        });
+      }
+    }
+    for (const r of await this.store.rooms.list()) {
+      if ([r.members, r.managers, r.presenters].some((l) => l.includes(ref))) {
+        await this.store.rooms.put({
+          ...r,
+          members: without(r.members),
+          managers: without(r.managers),
+          presenters: without(r.presenters),
+        });
+      }
+    }
   }
 
   // ---- groups --------------------------------------------------------------------------------------------
@@ -240,7 +276,7 @@ export class AdminService {
     if (input.members) {
       g.members = applyListEdit(g.members, input.members);
       const dir = await this.directory();
-      this.checkPrincipalsExist(dir, g.members, 'members');
+      this.checkPrincipalsExist(dir, g.members, 'members', base.members);
       for (const m of g.members) {
         if (m.startsWith('ou:') || m.startsWith('domain:'))
           throw invalid('members', `${m}: groups hold users and groups only`);
@@ -268,6 +304,7 @@ export class AdminService {
   async removeGroup(nameInput: string, actor: Actor = SYSTEM): Promise<void> {
     await this.requireAdmin(actor);
     const g = await this.getGroup(nameInput);
+    await this.scrubPrincipal(`group:${g.name}`);
     await this.store.groups.remove(g.name);
   }
 
@@ -320,9 +357,9 @@ export class AdminService {
     if (input.deniedMembers) c.deniedMembers = applyListEdit(c.deniedMembers, input.deniedMembers);
     if (input.creators) c.creators = applyListEdit(c.creators, input.creators);
     const dir = await this.directory();
-    this.checkPrincipalsExist(dir, c.allowedMembers, 'allowedMembers');
-    this.checkPrincipalsExist(dir, c.deniedMembers, 'deniedMembers');
-    this.checkPrincipalsExist(dir, c.creators, 'creators');
+    this.checkPrincipalsExist(dir, c.allowedMembers, 'allowedMembers', base.allowedMembers);
+    this.checkPrincipalsExist(dir, c.deniedMembers, 'deniedMembers', base.deniedMembers);
+    this.checkPrincipalsExist(dir, c.creators, 'creators', base.creators);
     validateCategory(c, dir);
     // Rooms follow the category: invitations forced off when the category's go off; entries the narrowed scope
     // disallows are purged from its rooms.
@@ -434,9 +471,9 @@ export class AdminService {
     if (input.members) r.members = applyListEdit(r.members, input.members);
     if (input.managers) r.managers = applyListEdit(r.managers, input.managers);
     if (input.presenters) r.presenters = applyListEdit(r.presenters, input.presenters);
-    this.checkPrincipalsExist(dir, r.members, 'members');
-    this.checkPrincipalsExist(dir, r.managers, 'managers');
-    this.checkPrincipalsExist(dir, r.presenters, 'presenters');
+    this.checkPrincipalsExist(dir, r.members, 'members', base.members);
+    this.checkPrincipalsExist(dir, r.managers, 'managers', base.managers);
+    this.checkPrincipalsExist(dir, r.presenters, 'presenters', base.presenters);
     validateRoom(r, category, dir);
     await this.store.rooms.put(r);
     return r;
@@ -690,7 +727,7 @@ export class AdminService {
   /** One endpoint per pool exists by default: sip:ocschat@<domain>. Idempotent. */
   async ensureDefaultEndpoint(): Promise<void> {
     if ((await this.store.endpoints.list()).length > 0) return;
-    const sipAddress = `sip:ocschat@${sipDomain(`x@${this.opts.domain}`)}`;
+    const sipAddress = `sip:ocschat@${sipDomain(`x@${this.opts.domain.toLowerCase()}`)}`;
     await this.store.endpoints.put({ sipAddress, displayName: 'Persistent Chat', pool: this.opts.pool });
   }
 }

@@ -3,7 +3,8 @@
 //   policy enabled → in the category's scope (AllowedMembers) and not DeniedMembers
 //     → open rooms need no membership; closed and secret rooms need membership
 //     → posting in an auditorium needs Presenter
-//   secret rooms are invisible to non-members; managers manage but do not join unless they are members;
+//   secret rooms are invisible to non-members (a room's managers still see it, to manage it); managers manage but
+//   do not join unless they are members;
 //   administrators manage everything and are not limited by Creators or AllowedMembers (DeniedMembers still
 //   keeps them out of a room's conversation: an ethical wall holds for everyone).
 import type { ErrorCode } from './errors.js';

@@ -160,7 +160,12 @@ export function roomForCategory(
     categoryId: target.id,
     members,
     managers: keep('managers'),
-    presenters: keep('presenters').filter((p) => covered(p, members, ctx)),
+    presenters: keep('presenters').filter((p) => {
+      // A presenter whose membership was purged is purged too (presenters must be members).
+      const ok = covered(p, members, ctx);
+      if (!ok) purged.push({ field: 'presenters', ref: p });
+      return ok;
+    }),
     invitations: target.invitations ? r.invitations : 'false',
   };
   return { room, purged };
