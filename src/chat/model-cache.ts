@@ -15,7 +15,7 @@ export class ModelCache {
   config!: ChatConfig;
   private lastChangeId = 0;
   private timer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private polling: Promise<void> | undefined;
   private readonly listeners: ChangeListener[] = [];
 
   constructor(private readonly store: Store) {}
@@ -41,7 +41,10 @@ export class ModelCache {
   }
 
   start(intervalMs = 200): void {
-    this.timer = setInterval(() => void this.poll(), intervalMs);
+    // a failed read (store briefly unavailable) is retried at the next tick, never an unhandled rejection
+    this.timer = setInterval(() => {
+      if (!this.polling) this.poll().catch(() => {});
+    }, intervalMs);
     this.timer.unref();
   }
 
@@ -49,20 +52,29 @@ export class ModelCache {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Reads new changes, refreshes what they touch, then tells the listeners. Safe to call at any time. */
+  /**
+   * Reads new changes, refreshes what they touch, then tells the listeners. Safe to call at any time; when a
+   * poll is already running it waits for it and reads again, so a change written before the call is applied
+   * when the returned promise settles.
+   */
   async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+    while (this.polling) await this.polling.catch(() => {});
+    const p = this.readChanges();
+    this.polling = p;
     try {
-      for (;;) {
-        const changes = await this.store.changes.since(this.lastChangeId, 500);
-        if (changes.length === 0) return;
-        this.lastChangeId = (changes[changes.length - 1] as ChangeEvent).id;
-        await this.apply(changes);
-        for (const l of this.listeners) await l(changes);
-      }
+      await p;
     } finally {
-      this.polling = false;
+      if (this.polling === p) this.polling = undefined;
+    }
+  }
+
+  private async readChanges(): Promise<void> {
+    for (;;) {
+      const changes = await this.store.changes.since(this.lastChangeId, 500);
+      if (changes.length === 0) return;
+      this.lastChangeId = (changes[changes.length - 1] as ChangeEvent).id;
+      await this.apply(changes);
+      for (const l of this.listeners) await l(changes);
     }
   }
 

@@ -1,0 +1,496 @@
+// PchatConnection: the live WebSocket of a PchatClient. Requests are correlated by id; events arrive as typed
+// callbacks. When the socket drops it reconnects with backoff, signs in again (a fresh token when the old one
+// expired and credentials are known), rejoins its rooms and catches up each room from the last message id
+// it saw (history after=), so no message is missed and none is delivered twice across a reconnect.
+//
+// Requests in flight when the socket drops fail with DISCONNECTED and are never resent: a post may or may
+// not have been committed, and resending could duplicate it. Check history instead.
+import type { PchatClient } from './client.js';
+import { PchatApiError } from './errors.js';
+import type {
+  ChatEvent,
+  FeedFilter,
+  FeedInput,
+  FollowView,
+  HistoryQuery,
+  InvitationView,
+  JoinOutcome,
+  MessageView,
+  PostInput,
+  RoomView,
+  SearchInput,
+  SearchView,
+  ServerInfo,
+} from './types.js';
+
+/** The part of the WebSocket API this uses (the browser's and the `ws` package's both have it). */
+interface SocketLike {
+  readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+type SocketCtor = new (url: string) => SocketLike;
+
+export interface ConnectOptions {
+  /** Reconnect when the socket drops (default true). */
+  reconnect?: boolean;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** A request without an answer after this long fails with TIMEOUT (default 30 s). */
+  requestTimeoutMs?: number;
+  /** WebSocket implementation; default the global one, else the `ws` package. */
+  WebSocket?: SocketCtor;
+}
+
+type EventOf<T extends ChatEvent['type']> = Extract<ChatEvent, { type: T }>;
+
+export interface ConnectionEvents {
+  /** Every chat event (message, join, part, removed, invitation, alert, room.updated). */
+  event: ChatEvent;
+  message: MessageView;
+  join: EventOf<'join'>;
+  part: EventOf<'part'>;
+  removed: EventOf<'removed'>;
+  invitation: EventOf<'invitation'>;
+  alert: EventOf<'alert'>;
+  'room.updated': EventOf<'room.updated'>;
+  /** The socket dropped; a reconnect is scheduled. */
+  disconnected: { code: number; reason: string };
+  /** Signed in, rooms rejoined and caught up after a drop. */
+  reconnected: { rooms: string[] };
+  /** The connection is closed for good. */
+  closed: { code: number; reason: string };
+  /** An error frame without a request id, or a failed reconnect attempt. */
+  error: PchatApiError;
+}
+
+type Listener<T> = (value: T) => void;
+
+interface Pending {
+  resolve(v: Record<string, unknown>): void;
+  reject(e: PchatApiError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const OPEN = 1;
+
+export class PchatConnection {
+  private socket: SocketLike | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<keyof ConnectionEvents, Set<Listener<never>>>();
+  /** Rooms this connection is in (rejoined after a reconnect). */
+  readonly joined = new Set<string>();
+  /** The newest message id seen per room. */
+  private readonly lastSeen = new Map<string, number>();
+  /** Rooms being caught up after a reconnect: their live messages wait here. */
+  private readonly held = new Map<string, MessageView[]>();
+  private closedByUser = false;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  state: 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' = 'idle';
+  user: string | undefined;
+  private readonly opts: Required<Omit<ConnectOptions, 'WebSocket'>> & { WebSocket?: SocketCtor };
+
+  constructor(
+    readonly client: PchatClient,
+    opts: ConnectOptions = {},
+  ) {
+    this.opts = {
+      reconnect: opts.reconnect ?? true,
+      minDelayMs: opts.minDelayMs ?? 250,
+      maxDelayMs: opts.maxDelayMs ?? 5000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      WebSocket: opts.WebSocket,
+    };
+  }
+
+  // ---- events ----------------------------------------------------------------------------------------------
+
+  on<K extends keyof ConnectionEvents>(name: K, fn: Listener<ConnectionEvents[K]>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(fn as Listener<never>);
+    return () => this.off(name, fn);
+  }
+
+  off<K extends keyof ConnectionEvents>(name: K, fn: Listener<ConnectionEvents[K]>): void {
+    this.listeners.get(name)?.delete(fn as Listener<never>);
+  }
+
+  /** Resolves with the next event of that name matching `filter`. */
+  next<K extends keyof ConnectionEvents>(
+    name: K,
+    filter: (v: ConnectionEvents[K]) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<ConnectionEvents[K]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new PchatApiError('TIMEOUT', `no ${String(name)} event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on(name, (v) => {
+        if (!filter(v)) return;
+        clearTimeout(timer);
+        off();
+        resolve(v);
+      });
+    });
+  }
+
+  private emit<K extends keyof ConnectionEvents>(name: K, value: ConnectionEvents[K]): void {
+    for (const fn of [...(this.listeners.get(name) ?? [])]) {
+      try {
+        (fn as Listener<ConnectionEvents[K]>)(value);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  // ---- socket ----------------------------------------------------------------------------------------------
+
+  private async socketCtor(): Promise<SocketCtor> {
+    if (this.opts.WebSocket) return this.opts.WebSocket;
+    const g = (globalThis as { WebSocket?: SocketCtor }).WebSocket;
+    if (g) return g;
+    const mod = (await import('ws')) as unknown as { WebSocket: SocketCtor };
+    return mod.WebSocket;
+  }
+
+  /** Connects and signs in. Called by PchatClient.connect(). */
+  async open(): Promise<void> {
+    if (this.state !== 'idle') throw new PchatApiError('BAD_REQUEST', 'already opened');
+    this.state = 'connecting';
+    try {
+      await this.establish();
+    } catch (e) {
+      this.state = 'closed';
+      this.socket?.close();
+      throw e;
+    }
+    this.state = 'open';
+  }
+
+  private async establish(): Promise<void> {
+    const Ctor = await this.socketCtor();
+    const socket = new Ctor(this.client.wsUrl());
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new PchatApiError('DISCONNECTED', 'cannot connect'));
+      socket.onclose = (ev) => reject(new PchatApiError('DISCONNECTED', `closed (${ev.code})`));
+    });
+    socket.onmessage = (ev) => this.onFrame(ev.data);
+    socket.onerror = () => {};
+    socket.onclose = (ev) => this.onSocketClose(socket, ev.code, ev.reason);
+    if (!this.client.token && !(await this.client.refreshToken()))
+      throw new PchatApiError('AUTH_REQUIRED', 'sign in before connecting');
+    let r: Record<string, unknown>;
+    try {
+      r = await this.request('auth', { token: this.client.token });
+    } catch (e) {
+      if (!(e instanceof PchatApiError) || e.code !== 'TOKEN_INVALID' || !(await this.client.refreshToken())) throw e;
+      r = await this.request('auth', { token: this.client.token });
+    }
+    this.user = r.user as string;
+  }
+
+  private onSocketClose(socket: SocketLike, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new PchatApiError('DISCONNECTED', 'the connection dropped before the answer'));
+      this.pending.delete(id);
+    }
+    if (this.closedByUser || !this.opts.reconnect || this.state === 'connecting') {
+      if (this.state !== 'connecting') {
+        this.state = 'closed';
+        this.emit('closed', { code, reason });
+      }
+      return;
+    }
+    this.state = 'reconnecting';
+    this.emit('disconnected', { code, reason });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closedByUser || this.reconnectTimer) return;
+    const delay = Math.min(this.opts.maxDelayMs, this.opts.minDelayMs * 2 ** Math.min(this.attempt, 10));
+    const jittered = delay / 2 + Math.random() * (delay / 2);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.reconnect();
+    }, jittered);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.closedByUser) return;
+    const rooms = [...this.joined];
+    for (const r of rooms) this.held.set(r, []);
+    try {
+      await this.establish();
+      if (rooms.length > 0) {
+        const outcomes = await this.joinRaw(rooms);
+        for (const o of outcomes) {
+          if (o.ok) await this.catchUp(o.joined.room.id);
+          else {
+            this.joined.delete(o.roomId);
+            this.held.delete(o.roomId);
+            const removed: EventOf<'removed'> = { type: 'removed', roomId: o.roomId, code: o.code, message: o.message };
+            this.emit('event', removed);
+            this.emit('removed', removed);
+          }
+        }
+      }
+      this.attempt = 0;
+      this.state = 'open';
+      this.emit('reconnected', { rooms: [...this.joined] });
+    } catch (e) {
+      this.held.clear();
+      this.emit('error', e instanceof PchatApiError ? e : new PchatApiError('DISCONNECTED', String(e)));
+      const s = this.socket;
+      this.socket = undefined;
+      s?.close();
+      if (!this.closedByUser) this.scheduleReconnect();
+    }
+  }
+
+  /** Delivers what a room missed since the last message seen, then what arrived live meanwhile. */
+  private async catchUp(roomId: string): Promise<void> {
+    const after = this.lastSeen.get(roomId);
+    if (after !== undefined) {
+      for (;;) {
+        const r = await this.request('history', {
+          room: roomId,
+          after: this.lastSeen.get(roomId) ?? after,
+          limit: 500,
+        });
+        const msgs = r.messages as MessageView[];
+        for (const m of msgs) this.deliverMessage(m);
+        if (msgs.length < 500) break;
+      }
+    }
+    const held = this.held.get(roomId) ?? [];
+    this.held.delete(roomId);
+    for (const m of held) this.deliverMessage(m);
+  }
+
+  /** Emits a message unless it was seen already; keeps the room's last seen id. */
+  private deliverMessage(m: MessageView): void {
+    const last = this.lastSeen.get(m.roomId);
+    if (last !== undefined && m.id <= last) return;
+    this.lastSeen.set(m.roomId, m.id);
+    const e: ChatEvent = { type: 'message', message: m };
+    this.emit('event', e);
+    this.emit('message', m);
+  }
+
+  private onFrame(data: unknown): void {
+    let f: Record<string, unknown>;
+    try {
+      f = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data as Uint8Array));
+    } catch {
+      return;
+    }
+    if (f.type === 'event') {
+      this.onEvent(f.event as ChatEvent);
+      return;
+    }
+    const id = typeof f.id === 'number' ? f.id : undefined;
+    const p = id !== undefined ? this.pending.get(id) : undefined;
+    if (f.type === 'result' && p) {
+      this.pending.delete(id as number);
+      clearTimeout(p.timer);
+      p.resolve(f);
+    } else if (f.type === 'error') {
+      const err = new PchatApiError(
+        String(f.code),
+        String(f.message),
+        undefined,
+        typeof f.field === 'string' ? f.field : undefined,
+      );
+      if (p) {
+        this.pending.delete(id as number);
+        clearTimeout(p.timer);
+        p.reject(err);
+      } else this.emit('error', err);
+    }
+  }
+
+  private onEvent(e: ChatEvent): void {
+    if (e.type === 'message') {
+      const held = this.held.get(e.message.roomId);
+      if (held) held.push(e.message);
+      else this.deliverMessage(e.message);
+      return;
+    }
+    if (e.type === 'removed') this.joined.delete(e.roomId);
+    this.emit('event', e);
+    switch (e.type) {
+      case 'join':
+        this.emit('join', e);
+        break;
+      case 'part':
+        this.emit('part', e);
+        break;
+      case 'removed':
+        this.emit('removed', e);
+        break;
+      case 'invitation':
+        this.emit('invitation', e);
+        break;
+      case 'alert':
+        this.emit('alert', e);
+        break;
+      case 'room.updated':
+        this.emit('room.updated', e);
+        break;
+    }
+  }
+
+  // ---- requests --------------------------------------------------------------------------------------------
+
+  /** Sends one request frame and resolves with the result frame (or rejects with the error frame). */
+  request(type: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN)
+      return Promise.reject(new PchatApiError('DISCONNECTED', 'not connected'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PchatApiError('TIMEOUT', `${type}: no answer within ${this.opts.requestTimeoutMs} ms`));
+      }, this.opts.requestTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      try {
+        socket.send(JSON.stringify({ ...fields, id, type }));
+      } catch {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new PchatApiError('DISCONNECTED', 'not connected'));
+      }
+    });
+  }
+
+  /** Sends a raw text frame (for tests of malformed input). */
+  sendRaw(text: string): void {
+    this.socket?.send(text);
+  }
+
+  private async joinRaw(rooms: string[]): Promise<JoinOutcome[]> {
+    return (await this.request('join', { rooms })).results as JoinOutcome[];
+  }
+
+  /** Joins one room or many (bjoin); each succeeds or fails on its own. */
+  async join(rooms: string | string[]): Promise<JoinOutcome[]> {
+    const list = Array.isArray(rooms) ? rooms : [rooms];
+    const outcomes = await this.joinRaw(list);
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      const id = o.joined.room.id;
+      this.joined.add(id);
+      const newest = o.joined.history.at(-1)?.id ?? 0;
+      this.lastSeen.set(id, Math.max(this.lastSeen.get(id) ?? 0, newest));
+    }
+    return outcomes;
+  }
+
+  async part(room: string): Promise<void> {
+    await this.request('part', { room });
+    this.joined.delete(room);
+  }
+
+  async post(room: string, input: PostInput): Promise<MessageView> {
+    return (await this.request('post', { room, ...input })).message as MessageView;
+  }
+  async history(room: string, q: HistoryQuery = {}): Promise<MessageView[]> {
+    return (await this.request('history', { room, ...q })).messages as MessageView[];
+  }
+  async search(q: SearchInput): Promise<SearchView> {
+    const r = await this.request('search', { ...q });
+    return {
+      messages: r.messages as MessageView[],
+      count: r.count as number,
+      exceededLimit: r.exceededLimit as boolean,
+    };
+  }
+  async rooms(q: { q?: string; limit?: number } = {}): Promise<RoomView[]> {
+    return (await this.request('rooms', q)).rooms as RoomView[];
+  }
+  async associations(role: 'member' | 'manager' = 'member'): Promise<RoomView[]> {
+    return (await this.request('associations', { role })).rooms as RoomView[];
+  }
+  async room(room: string): Promise<RoomView> {
+    return (await this.request('room', { room })).room as RoomView;
+  }
+  async follow(room: string): Promise<void> {
+    await this.request('follow', { room });
+  }
+  async unfollow(room: string): Promise<void> {
+    await this.request('unfollow', { room });
+  }
+  async follows(): Promise<FollowView[]> {
+    return (await this.request('follows')).follows as FollowView[];
+  }
+  async markRead(room: string, messageId: number): Promise<void> {
+    await this.request('markRead', { room, messageId });
+  }
+  async invitations(after = 0): Promise<InvitationView[]> {
+    return (await this.request('invitations', { after })).invitations as InvitationView[];
+  }
+  async feeds(): Promise<FeedFilter[]> {
+    return (await this.request('feeds')).feeds as FeedFilter[];
+  }
+  async putFeed(feed: FeedInput & { id?: string }): Promise<FeedFilter> {
+    return (await this.request('feed.put', { feed })).feed as FeedFilter;
+  }
+  async removeFeed(id: string): Promise<void> {
+    await this.request('feed.remove', { feed: id });
+  }
+  async feedMessages(id: string, q: { before?: number; limit?: number } = {}): Promise<MessageView[]> {
+    return (await this.request('feed.messages', { feed: id, ...q })).messages as MessageView[];
+  }
+  async server(): Promise<ServerInfo> {
+    return (await this.request('server')).server as ServerInfo;
+  }
+  async ping(): Promise<number> {
+    return (await this.request('ping')).pong as number;
+  }
+
+  /** Drops the socket as a network failure would (the connection reconnects). For tests and diagnostics. */
+  dropSocket(): void {
+    const s = this.socket as (SocketLike & { terminate?: () => void }) | undefined;
+    if (s?.terminate) s.terminate();
+    else s?.close(4000, 'dropped');
+  }
+
+  /** Closes for good: no reconnect. */
+  close(): Promise<void> {
+    this.closedByUser = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const s = this.socket;
+    if (!s || this.state === 'closed') {
+      this.state = 'closed';
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = this.on('closed', () => {
+        done();
+        resolve();
+      });
+      s.close(1000, 'bye');
+      setTimeout(resolve, 2000);
+    });
+  }
+}

@@ -1,0 +1,197 @@
+// The composition root: opens the store, builds the chat and admin services and the file store, and starts
+// the HTTP server (REST + WebSocket + health + metrics). `buildServer` is what tests and embedders call;
+// `runServer` is `pchat serve`: it logs where it listens and shuts down cleanly on SIGINT/SIGTERM.
+import type { AddressInfo } from 'node:net';
+import { AdminService } from './admin/admin-service.js';
+import { ChatService } from './chat/chat-service.js';
+import type { Config } from './config/config.js';
+import { PchatError } from './core/errors.js';
+import { FileStore } from './files/file-store.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/port.js';
+import { createHttpApp } from './transports/http/app.js';
+import { createLogger, type Logger } from './transports/http/log.js';
+import { Metrics } from './transports/http/metrics.js';
+import type { WsOptions } from './transports/http/ws.js';
+import { startSipServer } from './transports/sip/sip-server.js';
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Where PCHAT_ADMIN_USER / PCHAT_ADMIN_PASSWORD are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  ws?: Partial<WsOptions>;
+  /** How often the chat service reads the change stream (ms). */
+  pollMs?: number;
+}
+
+export interface PchatServer {
+  url: string;
+  port: number;
+  chat: ChatService;
+  admin: AdminService;
+  store: Store;
+  metrics: Metrics;
+  /** The SIP/XCCOS endpoint's ports, when it is enabled. */
+  sip?: { port: number; tlsPort?: number; poolUri: string };
+  close(): Promise<void>;
+}
+
+export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<PchatServer> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  let store: Store;
+  try {
+    store = await openStore({ db: config.db, dataDir: config.dataDir });
+  } catch (e) {
+    if (e instanceof PchatError) throw e;
+    throw new PchatError('STORE_UNAVAILABLE', `db: cannot open the store: ${(e as Error).message}`, { field: 'db' });
+  }
+  try {
+    const admin = new AdminService(store, { realm: config.sip.realm, domain: config.domain, pool: config.domain });
+    await admin.ensureDefaultEndpoint();
+    await bootstrapAdmin(admin, opts.env ?? process.env, log);
+
+    const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
+    let connections = () => 0;
+    const metrics: Metrics = new Metrics({ connections: () => connections(), chat: () => chat.stats() });
+    const chat: ChatService = new ChatService(store, files, {
+      domain: config.domain,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      pollMs: opts.pollMs,
+      observe: metrics.observer(),
+    });
+    await chat.start();
+    await chat.primeInvitations();
+    metrics.start();
+
+    const app = createHttpApp({ chat, admin, store, metrics, log, ws: opts.ws });
+    connections = () => app.ws.size;
+    await new Promise<void>((resolve, reject) => {
+      app.server.once('error', reject);
+      app.server.listen(config.port, config.host, () => {
+        app.server.off('error', reject);
+        resolve();
+      });
+    });
+    app.server.on('error', (e) => log.error('http server error', { err: e }));
+
+    // The legacy endpoint: SIP (and SIP over TLS with a configured certificate) carrying XCCOS.
+    const sip = config.sip.enabled
+      ? await startSipServer({ config, chat, admin, log: log.child({ area: 'sip' }) })
+      : undefined;
+
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${address.port}`,
+      port: address.port,
+      chat,
+      admin,
+      store,
+      metrics,
+      ...(sip
+        ? {
+            sip: {
+              port: sip.port,
+              ...(sip.tlsPort !== undefined ? { tlsPort: sip.tlsPort } : {}),
+              poolUri: sip.poolUri,
+            },
+          }
+        : {}),
+      close: () => {
+        closing ??= (async () => {
+          await sip?.close();
+          app.ws.close();
+          await new Promise<void>((resolve) => {
+            app.server.close(() => resolve());
+            app.server.closeIdleConnections();
+            setTimeout(() => app.server.closeAllConnections(), 2000).unref();
+          });
+          metrics.stop();
+          await chat.stop();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * A first start with an empty directory: PCHAT_ADMIN_USER + PCHAT_ADMIN_PASSWORD create an administrator
+ * (and enable the global policy when it was never set); without them, say how to create one.
+ */
+async function bootstrapAdmin(admin: AdminService, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
+  const users = await admin.listUsers();
+  if (users.length > 0) return;
+  const user = env.PCHAT_ADMIN_USER;
+  const password = env.PCHAT_ADMIN_PASSWORD;
+  if (user && password) {
+    const u = await admin.addUser(user, { isAdmin: true, password });
+    if (!(await admin.store.policies.get('global'))) await admin.setPolicy('global', { enablePersistentChat: true });
+    log.info('created the first administrator from PCHAT_ADMIN_USER', { user: u.uri });
+    return;
+  }
+  log.warn('the directory is empty: create the first administrator', {
+    steps: [
+      'pchat user add sip:admin@example.com --admin --password <password>',
+      'pchat policy set global --enable-persistent-chat true',
+    ],
+    or: 'start with PCHAT_ADMIN_USER and PCHAT_ADMIN_PASSWORD set',
+  });
+  process.stderr.write(
+    [
+      '',
+      'pchat: no users yet. Create the first administrator, then sign in:',
+      '  pchat user add sip:admin@example.com --admin --password <password>',
+      '  pchat policy set global --enable-persistent-chat true',
+      'or start the server with PCHAT_ADMIN_USER=sip:admin@example.com PCHAT_ADMIN_PASSWORD=<password>.',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** `pchat serve`: runs until SIGINT or SIGTERM, then closes connections, flushes and closes the store. */
+export async function runServer(config: Config, opts: BuildOptions = {}): Promise<void> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  // Last line of defence: every handler catches its own errors; anything that still escapes is logged, and the
+  // process keeps serving.
+  const onRejection = (e: unknown) => log.error('unhandled rejection', { err: e });
+  process.on('unhandledRejection', onRejection);
+  const server = await buildServer(config, { ...opts, logger: log });
+  log.info('pchat listening', { url: server.url, dataDir: config.dataDir, domain: config.domain });
+  process.stdout.write(`pchat listening ${server.url}\n`);
+  if (server.sip) {
+    process.stdout.write(`pchat sip listening ${config.sip.host}:${server.sip.port} (pool ${server.sip.poolUri})\n`);
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('shutting down', { signal });
+      const force = setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
+      server
+        .close()
+        .catch((e) => log.error('shutdown failed', { err: e }))
+        .finally(() => {
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          process.off('unhandledRejection', onRejection);
+          resolve();
+        });
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  log.info('pchat stopped');
+}
