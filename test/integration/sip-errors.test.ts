@@ -21,6 +21,8 @@ describe('SIP/XCCOS refusals', () => {
     const wrong = await fx.connect('alice', 'not the password');
     const r = await wrong.register();
     assert.equal(r.status, 403);
+    // SIPE shows only the Warning text ("You have been rejected by the server: <text>"), never the reason phrase
+    assert.equal(r.headers.get('warning'), '399 pchat "Wrong user name or password"');
     assert.equal(wrong.user, ALICE);
     const nobody = await fx.connect('nobody');
     assert.equal((await nobody.register()).status, 403);

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatEvent } from '../../src/chat/types.js';
 import { parseEnvelope } from '../../src/transports/xccos/envelope.js';
-import { DOMAIN, eventually, getTag, SipClient, type SipFixture, startSipFixture } from '../support/sip-client.js';
+import {
+  type ClientDialog,
+  DOMAIN,
+  eventually,
+  getTag,
+  SipClient,
+  type SipFixture,
+  startSipFixture,
+} from '../support/sip-client.js';
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
@@ -275,6 +283,50 @@ describe('SIP/XCCOS front door', () => {
     assert.deepEqual(
       seqs,
       seqs.map((_, i) => i + 1),
+    );
+    alice.close();
+    bob.close();
+  });
+
+  test('two connections with identical Call-IDs and From-tags keep separate dialogs', async () => {
+    // SIPE seeds rand() with the current second: clients started in the same second send the same Call-IDs and
+    // From-tags. Dialogs are per connection, so neither can answer, hijack or end the other's.
+    const general = fx.roomUri(fx.rooms.general);
+    const join = `<chanid key="0" domain="${DOMAIN}" value="${fx.rooms.general}"/>`;
+    const clients = [await fx.connect('alice'), await fx.connect('bob')];
+    const dialogs = [];
+    for (const c of clients) {
+      c.fromTag = 'same-tag';
+      c.regCallId = 'same-register@client';
+      assert.equal((await c.register()).status, 200);
+      const pool = await c.invite(fx.server.poolUri, 'same-pool@client');
+      assert.ok(pool.dialog);
+      assert.match(await c.command(pool.dialog, 'requri'), /<uib uri="[^"]+"/);
+      assert.equal((await c.bye(pool.dialog)).status, 200);
+      const chatDialog = await c.invite(fx.server.chatServerUri, 'same-chat@client');
+      assert.equal(chatDialog.response.status, 200);
+      assert.ok(chatDialog.dialog);
+      dialogs.push(chatDialog.dialog);
+    }
+    const [alice, bob] = clients as [SipClient, SipClient];
+    const [aliceDialog, bobDialog] = dialogs as [ClientDialog, ClientDialog];
+    assert.match(await alice.command(aliceDialog, 'join', join), /<resp code="200">/);
+    assert.match(await bob.command(bobDialog, 'join', join), /<resp code="200">/);
+
+    assert.equal(await alice.say(aliceDialog, general, 'same call-id, from alice'), 200);
+    const atBob = await bob.waitInfo((b) => b.includes('same call-id, from alice'));
+    assert.equal(atBob.req.headers.get('call-id'), 'same-chat@client');
+    assert.match(atBob.body, new RegExp(`author="${ALICE}"`));
+    await alice.waitInfo((b) => b.includes('same call-id, from alice')); // the sender's echo, on its own connection
+
+    // alice's BYE ends her dialog only: bob's (same Call-ID, same tags) keeps working
+    assert.equal((await alice.bye(aliceDialog)).status, 200);
+    await eventually(() => !fx.chat.participants(fx.rooms.general).includes(ALICE), 5000, 'alice left');
+    assert.equal(await bob.say(bobDialog, general, 'bob still here'), 200);
+    await bob.waitInfo((b) => b.includes('bob still here'));
+    assert.equal(
+      (await alice.info(aliceDialog, SipClient.envelope('<cmd id="cmd:getinv" seqid="1"><data/></cmd>'))).status,
+      481,
     );
     alice.close();
     bob.close();

@@ -1,7 +1,8 @@
 // Test entry: runs the real server in its own process, like `pchat serve`, with a few test-only knobs.
 //   node --import tsx test/support/serve-entry.ts --data DIR [--port 0]
 // env: PCHAT_TEST_POLL_MS (change-stream poll), PCHAT_TEST_WS_RATE / PCHAT_TEST_WS_BURST (token bucket),
-//      PCHAT_TEST_WS_HEARTBEAT_MS, plus every PCHAT_* setting loadConfig reads.
+//      PCHAT_TEST_WS_HEARTBEAT_MS, PCHAT_TEST_SIP_PORT (enables SIP on 127.0.0.1:<port>; off by default),
+//      plus every PCHAT_* setting loadConfig reads.
 import { loadConfig } from '../../src/config/config.js';
 import { runServer } from '../../src/server.js';
 
@@ -11,11 +12,12 @@ function flag(name: string): string | undefined {
 }
 const num = (v: string | undefined) => (v !== undefined && v !== '' ? Number(v) : undefined);
 
+const sipPort = process.env.PCHAT_TEST_SIP_PORT;
 const config = loadConfig({
   dataDir: flag('data'),
   port: flag('port') ?? '0',
   host: '127.0.0.1',
-  sip: { enabled: false },
+  sip: sipPort ? { enabled: true, host: '127.0.0.1', port: sipPort } : { enabled: false },
 });
 const ws: Record<string, number> = {};
 const rate = num(process.env.PCHAT_TEST_WS_RATE);

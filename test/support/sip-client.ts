@@ -50,8 +50,9 @@ type Waiter = { match: (m: SipMessage) => boolean; resolve: (m: SipMessage) => v
 
 export class SipClient {
   readonly user: string;
-  readonly fromTag = randomBytes(4).toString('hex');
-  readonly regCallId = `${randomBytes(6).toString('hex')}@client`;
+  /** Random, like SIPE's; assignable to reproduce clients that seeded rand() in the same second (same tags). */
+  fromTag = randomBytes(4).toString('hex');
+  regCallId = `${randomBytes(6).toString('hex')}@client`;
   private regCseq = 0;
   private readonly parser = new SipStreamParser();
   /** Messages no waiter took yet, in arrival order. */
@@ -247,8 +248,10 @@ export class SipClient {
   // ---- dialogs -----------------------------------------------------------------------------------------
 
   /** INVITE `uri` (with SIPE's SDP), ACK a 200; returns the response and, on 200, the dialog. */
-  async invite(uri: string): Promise<{ response: SipResponse; dialog?: ClientDialog }> {
-    const callId = `${randomBytes(8).toString('hex')}@client`;
+  async invite(
+    uri: string,
+    callId = `${randomBytes(8).toString('hex')}@client`,
+  ): Promise<{ response: SipResponse; dialog?: ClientDialog }> {
     const to = `<${uri}>`;
     const sdp =
       'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 40000 sip null\r\n';

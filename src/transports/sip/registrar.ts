@@ -183,7 +183,9 @@ export class Registrar {
     this.log.info('sip register refused', { reason, conn: state.conn.id, from: req.headers.get('from') });
     return {
       kind: 'rejected',
-      response: createResponse(req, 403, { reason, toTag }),
+      // SIPE ignores the reason phrase: it shows "You have been rejected by the server: <Warning text>", and
+      // "no reason given" without a Warning (sipmsg_parse_warning: code, one-word agent, quoted text).
+      response: createResponse(req, 403, { reason, toTag, headers: [['Warning', `399 pchat "${reason}"`]] }),
       close: state.authFailures >= this.maxAuthFailures,
     };
   }
