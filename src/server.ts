@@ -2,7 +2,7 @@
 // the HTTP server (REST + WebSocket + health + metrics). `buildServer` is what tests and embedders call;
 // `runServer` is `pchat serve`: it logs where it listens and shuts down cleanly on SIGINT/SIGTERM.
 import type { AddressInfo } from 'node:net';
-import { AdminService } from './admin/admin-service.js';
+import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
 import { ChatService } from './chat/chat-service.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
@@ -46,7 +46,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     throw new PchatError('STORE_UNAVAILABLE', `db: cannot open the store: ${(e as Error).message}`, { field: 'db' });
   }
   try {
-    const admin = new AdminService(store, { realm: config.sip.realm, domain: config.domain, pool: config.domain });
+    const admin = new AdminService(store, adminOptionsFrom(config));
     await admin.ensureDefaultEndpoint();
     await bootstrapAdmin(admin, opts.env ?? process.env, log);
 

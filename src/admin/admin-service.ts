@@ -103,6 +103,11 @@ export interface AdminOptions {
   pool: string;
 }
 
+/** The admin service's settings from the server configuration: the Digest realm, the SIP domain, the pool name. */
+export function adminOptionsFrom(config: { domain: string; sip: { realm: string } }): AdminOptions {
+  return { realm: config.sip.realm, domain: config.domain, pool: config.domain };
+}
+
 export class AdminService {
   constructor(
     readonly store: Store,
@@ -660,7 +665,8 @@ export class AdminService {
 
   async setConfig(input: Partial<ChatConfig>, actor: Actor = SYSTEM): Promise<ChatConfig> {
     await this.requireAdmin(actor);
-    const c = { ...(await this.store.config.get()), ...input };
+    const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+    const c = { ...(await this.store.config.get()), ...defined };
     validateConfig(c);
     await this.store.config.put(c);
     return c;

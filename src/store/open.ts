@@ -2,7 +2,6 @@
 // file `pchat.db` in the data directory.
 import { join } from 'node:path';
 import type { Store } from './port.js';
-import { openPgDb } from './postgres.js';
 import { openSqlStore } from './sql-store.js';
 import { openSqliteDb } from './sqlite.js';
 
@@ -17,6 +16,10 @@ export function isPostgresUrl(s: string | undefined): s is string {
 }
 
 export async function openStore(loc: StoreLocation): Promise<Store> {
-  if (isPostgresUrl(loc.db)) return openSqlStore(await openPgDb(loc.db));
+  if (isPostgresUrl(loc.db)) {
+    // loaded only when used: the embedded default never pays for the PostgreSQL driver
+    const { openPgDb } = await import('./postgres.js');
+    return openSqlStore(await openPgDb(loc.db));
+  }
   return openSqlStore(openSqliteDb(join(loc.dataDir, 'pchat.db')));
 }

@@ -1,0 +1,38 @@
+// pchat serve — loads the configuration and runs the server (src/server.ts).
+import { optString } from '../args.js';
+import type { VerbDef } from '../command.js';
+
+export const serveVerb: VerbDef = {
+  summary: 'run the chat server',
+  noStore: true,
+  options: [
+    { name: 'config', kind: 'string', value: 'FILE', description: 'JSON config file (default <data>/pchat.json)' },
+    {
+      name: 'host',
+      kind: 'string',
+      value: 'HOST',
+      description: 'HTTP listen address (default 127.0.0.1, env PCHAT_HOST)',
+    },
+    { name: 'port', kind: 'string', value: 'PORT', description: 'HTTP port (default 8080, env PCHAT_PORT)' },
+    { name: 'domain', kind: 'string', value: 'DOMAIN', description: 'SIP domain of the deployment (env PCHAT_DOMAIN)' },
+    { name: 'sip-port', kind: 'string', value: 'PORT', description: 'SIP port (default 5060, env PCHAT_SIP_PORT)' },
+  ],
+  example: 'pchat serve --data /var/lib/pchat --domain contoso.com --port 8080',
+  async run(ctx) {
+    const o = ctx.opts;
+    const sipPort = optString(o, 'sip-port');
+    const flags: Record<string, unknown> = {
+      dataDir: optString(o, 'data'),
+      db: optString(o, 'db'),
+      host: optString(o, 'host'),
+      port: optString(o, 'port'),
+      domain: optString(o, 'domain'),
+      ...(sipPort !== undefined ? { sip: { port: sipPort } } : {}),
+    };
+    // Loaded here, not at the top: help and the admin verbs need neither the config schema nor the server.
+    const { loadConfig } = await import('../../config/config.js');
+    const config = loadConfig(flags, process.env, optString(o, 'config'));
+    const { runServer } = await import('../../server.js');
+    await runServer(config);
+  },
+};
