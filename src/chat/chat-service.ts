@@ -530,7 +530,9 @@ export class ChatService {
       since: q.since,
       until: q.until,
       beforeId: q.beforeId,
-      limit: clampLimit(q.limit, this.model.config.searchLimit, this.model.config.searchLimit),
+      // a page of 50 by default; matches are counted up to SearchLimit (count + exceededLimit)
+      limit: clampLimit(q.limit, Math.min(50, this.model.config.searchLimit), this.model.config.searchLimit),
+      countLimit: this.model.config.searchLimit,
     });
     return { messages: r.messages.map((m) => this.messageView(m)), count: r.count, exceededLimit: r.exceededLimit };
   }

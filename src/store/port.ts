@@ -54,13 +54,16 @@ export interface MessageSearch {
   since?: number; // ms, inclusive
   until?: number; // ms, exclusive
   beforeId?: number;
+  /** Page size. */
   limit: number;
+  /** Matches are counted up to this many (the server's SearchLimit); default `limit`. */
+  countLimit?: number;
 }
 
 export interface SearchResult {
   messages: StoredMessage[]; // newest first
-  count: number; // how many matched in all (up to countLimit)
-  exceededLimit: boolean;
+  count: number; // how many matched in all, at most countLimit
+  exceededLimit: boolean; // more than countLimit matched
 }
 
 export interface Invitation {

@@ -36,7 +36,9 @@ function escapeLike(s: string): string {
 }
 
 /** The room-list and text conditions of a search, in the engine's own full-text form. */
-function searchConditions(db: Db, q: MessageSearch): { where: string[]; params: Param[] } {
+function searchConditions(db: Db, q: MessageSearch): { from: string; order: string; where: string[]; params: Param[] } {
+  let from = 'messages m';
+  let order = 'm.id';
   const where: string[] = ['m.logged = 1'];
   const params: Param[] = [];
   const sqlite = db.caps.dialect === 'sqlite';
@@ -53,8 +55,11 @@ function searchConditions(db: Db, q: MessageSearch): { where: string[]; params: 
     const haystack = "(coalesce(m.body, '') || ' ' || coalesce(m.title, ''))";
     const indexed = sqlite ? terms.filter((t) => [...t].length >= 3) : [];
     if (indexed.length > 0) {
-      // FTS5 trigram: each term as a quoted string is a substring match, case-insensitive.
-      where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+      // FTS5 trigram: each term as a quoted string is a substring match, case-insensitive. Driving the query
+      // from the FTS table in rowid order lets it stop after LIMIT matches instead of collecting them all.
+      from = 'messages_fts f JOIN messages m ON m.id = f.rowid';
+      order = 'f.rowid';
+      where.push('messages_fts MATCH ?');
       params.push(indexed.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND '));
     }
     for (const t of terms) {
@@ -82,7 +87,7 @@ function searchConditions(db: Db, q: MessageSearch): { where: string[]; params: 
     where.push('m.ts < ?');
     params.push(q.until);
   }
-  return { where, params };
+  return { from, order, where, params };
 }
 
 // ---- row mapping ------------------------------------------------------------------------------------------
@@ -426,18 +431,18 @@ export async function openSqlStore(db: Db): Promise<Store> {
       },
       async search(q): Promise<SearchResult> {
         if (q.roomIds.length === 0) return { messages: [], count: 0, exceededLimit: false };
-        const { where, params } = searchConditions(db, q);
-        const cap = q.limit;
+        const { from, order, where, params } = searchConditions(db, q);
+        const cap = q.countLimit ?? q.limit;
         const countRow = await db.get<{ n: number }>(
-          `SELECT count(*) AS n FROM (SELECT 1 FROM messages m WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
+          `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
           [...params, cap + 1],
         );
         const count = Number(countRow?.n ?? 0);
         const pageWhere = q.beforeId !== undefined ? [...where, 'm.id < ?'] : where;
         const pageParams = q.beforeId !== undefined ? [...params, q.beforeId] : params;
         const rows = await db.all(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${pageWhere.join(' AND ')} ORDER BY m.id DESC LIMIT ?`,
-          [...pageParams, cap],
+          `SELECT ${MESSAGE_COLUMNS} FROM ${from} WHERE ${pageWhere.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`,
+          [...pageParams, q.limit],
         );
         return { messages: rows.map(messageFrom), count: Math.min(count, cap), exceededLimit: count > cap };
       },

@@ -214,6 +214,12 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       assert.equal(limited.messages.length, 2);
       assert.equal(limited.count, 2);
       assert.equal(limited.exceededLimit, true);
+      const page = await s().messages.search({ roomIds: ['s1', 's2'], text: 'frontend', limit: 1, countLimit: 10 });
+      assert.deepEqual(
+        [page.messages.length, page.count, page.exceededLimit],
+        [1, 3, false],
+        'the page size and the counting cap are separate',
+      );
       const all = await s().messages.search({ roomIds: ['s1', 's2'], text: 'frontend', limit: 3 });
       assert.equal(all.exceededLimit, false);
       assert.equal(all.count, 3);
