@@ -85,6 +85,25 @@ export const MIGRATIONS: Migration[] = [
         gin_trgm_ops) WHERE logged = 1`,
     ],
   },
+  {
+    version: 2,
+    name: 'CJK bigram index for two-character search terms',
+    sqlite: [
+      // pchat_bigrams() is registered on every connection by sqlite.ts (see bigrams.ts).
+      `CREATE VIRTUAL TABLE messages_bigram USING fts5(grams, content='', contentless_delete=1,
+        tokenize='unicode61')`,
+      `INSERT INTO messages_bigram (rowid, grams)
+        SELECT id, pchat_bigrams(body || ' ' || coalesce(title, '')) FROM messages WHERE logged = 1`,
+      `CREATE TRIGGER messages_bigram_ins AFTER INSERT ON messages WHEN new.logged = 1 BEGIN
+        INSERT INTO messages_bigram (rowid, grams) VALUES (new.id, pchat_bigrams(new.body || ' ' || coalesce(new.title, '')));
+      END`,
+      `CREATE TRIGGER messages_bigram_del AFTER DELETE ON messages WHEN old.logged = 1 BEGIN
+        DELETE FROM messages_bigram WHERE rowid = old.id;
+      END`,
+    ],
+    // pg_trgm serves these terms through the same index (with a recheck); nothing to add.
+    postgres: [],
+  },
 ];
 
 /**

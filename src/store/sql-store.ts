@@ -2,6 +2,7 @@
 // Dialect differences are confined to the two capability functions at the top: id allocation and search.
 import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
 import { DEFAULT_CONFIG } from '../core/model.js';
+import { isCjkBigram } from './bigrams.js';
 import type { Db, Param, Row } from './db.js';
 import { migrate } from './migrations.js';
 import type {
@@ -54,13 +55,23 @@ function searchConditions(db: Db, q: MessageSearch): { from: string; order: stri
     // The same expression as the PostgreSQL trigram index, so that index serves ILIKE.
     const haystack = "(coalesce(m.body, '') || ' ' || coalesce(m.title, ''))";
     const indexed = sqlite ? terms.filter((t) => [...t].length >= 3) : [];
+    const bigrams = sqlite ? terms.filter(isCjkBigram) : [];
+    const ftsQuery = (ts: string[]) => ts.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
+    // FTS5 trigram: each term as a quoted string is a substring match, case-insensitive. Driving the query
+    // from an FTS table in rowid order lets it stop after LIMIT matches instead of collecting them all.
     if (indexed.length > 0) {
-      // FTS5 trigram: each term as a quoted string is a substring match, case-insensitive. Driving the query
-      // from the FTS table in rowid order lets it stop after LIMIT matches instead of collecting them all.
       from = 'messages_fts f JOIN messages m ON m.id = f.rowid';
       order = 'f.rowid';
       where.push('messages_fts MATCH ?');
-      params.push(indexed.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND '));
+      params.push(ftsQuery(indexed));
+    }
+    if (bigrams.length > 0) {
+      if (indexed.length === 0) {
+        from = 'messages_bigram b JOIN messages m ON m.id = b.rowid';
+        order = 'b.rowid';
+        where.push('messages_bigram MATCH ?');
+      } else where.push('m.id IN (SELECT rowid FROM messages_bigram WHERE messages_bigram MATCH ?)');
+      params.push(ftsQuery(bigrams));
     }
     for (const t of terms) {
       if (q.caseSensitive) {
@@ -69,7 +80,7 @@ function searchConditions(db: Db, q: MessageSearch): { from: string; order: stri
       } else if (!sqlite) {
         where.push(`${haystack} ILIKE ? ESCAPE '\\'`);
         params.push(`%${escapeLike(t)}%`);
-      } else if (!indexed.includes(t)) {
+      } else if (!indexed.includes(t) && !bigrams.includes(t)) {
         where.push(`${haystack} LIKE ? ESCAPE '\\'`);
         params.push(`%${escapeLike(t)}%`);
       }

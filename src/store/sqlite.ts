@@ -4,10 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { cjkBigrams } from './bigrams.js';
 import { AsyncLock, type Capabilities, type Db, type Param, type Row } from './db.js';
 
 /** The three better-sqlite3 calls this adapter relies on. */
-type Conn = Pick<Database.Database, 'prepare' | 'exec' | 'close' | 'pragma'>;
+type Conn = Pick<Database.Database, 'prepare' | 'exec' | 'close' | 'pragma' | 'function'>;
 
 class SqliteDb implements Db {
   readonly caps: Capabilities = { dialect: 'sqlite', fullText: 'fts5-trigram' };
@@ -85,5 +86,9 @@ export function openSqliteDb(file: string): Db {
   conn.pragma('synchronous = FULL');
   conn.pragma('busy_timeout = 5000');
   conn.pragma('foreign_keys = OFF');
+  // used by the bigram index's triggers (migration 2)
+  conn.function('pchat_bigrams', { deterministic: true }, (text: unknown) =>
+    cjkBigrams(typeof text === 'string' ? text : null),
+  );
   return new SqliteDb(conn, new AsyncLock(), false);
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Category, Room, User } from '../../src/core/model.js';
 import { DEFAULT_CONFIG } from '../../src/core/model.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
 
 export function category(over: Partial<Category> = {}): Category {
@@ -85,7 +86,7 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       });
 
     it('applies the schema migrations', async () => {
-      assert.equal(await s().schemaVersion(), 1);
+      assert.equal(await s().schemaVersion(), MIGRATIONS.length);
     });
 
     it('round-trips users and passwords, and lists them', async () => {
@@ -207,6 +208,9 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       assert.deepEqual(await q({ text: 'frontend', since: 15_000, until: 30_000 }), ['frontend deploy postponed']);
       assert.deepEqual(await q({ text: '持久聊天' }), ['我们在持久聊天室里讨论架构']);
       assert.deepEqual(await q({ text: '架构' }), ['我们在持久聊天室里讨论架构']);
+      assert.deepEqual(await q({ text: '聊天 架构' }), ['我们在持久聊天室里讨论架构']);
+      assert.deepEqual(await q({ text: '持久聊天 架构' }), ['我们在持久聊天室里讨论架构']);
+      assert.deepEqual(await q({ text: '架持' }), [], 'two characters that are not adjacent in the text');
       assert.deepEqual(await q({ text: 'roadmap' }), ['story body text']);
       assert.deepEqual(await q({ text: 'go' }), ['ok go']);
       assert.deepEqual(await q({ text: 'nothing-like-this' }), []);
