@@ -166,8 +166,10 @@ export class AdminService {
       input,
     );
     const cred = input.password !== undefined ? await makeCredential(uri, input.password, this.opts.realm) : undefined;
-    await this.store.users.put(user);
-    if (cred) await this.store.users.setPasswordHash(uri, cred);
+    await this.store.atomically(async (tx) => {
+      await tx.users.put(user);
+      if (cred) await tx.users.setPasswordHash(uri, cred);
+    });
     return user;
   }
 
@@ -177,12 +179,12 @@ export class AdminService {
     const user = this.userFrom(current, input);
     const cred =
       input.password !== undefined ? await makeCredential(user.uri, input.password, this.opts.realm) : undefined;
-    await this.store.users.put(user);
-    if (cred) {
-      await this.store.users.setPasswordHash(user.uri, cred);
-      await this.store.tokens.removeForUser(user.uri);
-    }
-    if (user.disabled) await this.store.tokens.removeForUser(user.uri);
+    await this.store.atomically(async (tx) => {
+      await tx.users.put(user);
+      if (cred) await tx.users.setPasswordHash(user.uri, cred);
+      // a new password or a disabled account ends every session
+      if (cred || user.disabled) await tx.tokens.removeForUser(user.uri);
+    });
     return user;
   }
 
@@ -219,37 +221,11 @@ export class AdminService {
   async removeUser(uriInput: string, actor: Actor = SYSTEM): Promise<void> {
     await this.requireAdmin(actor);
     const u = await this.getUser(uriInput);
-    await this.store.tokens.removeForUser(u.uri);
-    await this.scrubPrincipal(u.uri);
-    await this.store.users.remove(u.uri);
-  }
-
-  /** Takes a removed user or group out of every group, category and room list that names it. */
-  private async scrubPrincipal(ref: PrincipalRef): Promise<void> {
-    const without = (list: PrincipalRef[]) => list.filter((r) => r !== ref);
-    for (const g of await this.store.groups.list()) {
-      if (g.members.includes(ref)) await this.store.groups.put({ ...g, members: without(g.members) });
-    }
-    for (const c of await this.store.categories.list()) {
-      if ([c.allowedMembers, c.deniedMembers, c.creators].some((l) => l.includes(ref))) {
-        await this.store.categories.put({
-          ...c,
-          allowedMembers: without(c.allowedMembers),
-          deniedMembers: without(c.deniedMembers),
-          creators: without(c.creators),
-        });
-      }
-    }
-    for (const r of await this.store.rooms.list()) {
-      if ([r.members, r.managers, r.presenters].some((l) => l.includes(ref))) {
-        await this.store.rooms.put({
-          ...r,
-          members: without(r.members),
-          managers: without(r.managers),
-          presenters: without(r.presenters),
-        });
-      }
-    }
+    await this.store.atomically(async (tx) => {
+      await tx.tokens.removeForUser(u.uri);
+      await scrubPrincipal(tx, u.uri);
+      await tx.users.remove(u.uri);
+    });
   }
 
   // ---- groups --------------------------------------------------------------------------------------------
@@ -309,8 +285,10 @@ export class AdminService {
   async removeGroup(nameInput: string, actor: Actor = SYSTEM): Promise<void> {
     await this.requireAdmin(actor);
     const g = await this.getGroup(nameInput);
-    await this.scrubPrincipal(`group:${g.name}`);
-    await this.store.groups.remove(g.name);
+    await this.store.atomically(async (tx) => {
+      await scrubPrincipal(tx, `group:${g.name}`);
+      await tx.groups.remove(g.name);
+    });
   }
 
   // ---- categories ----------------------------------------------------------------------------------------
@@ -372,8 +350,10 @@ export class AdminService {
     const updated = rooms
       .map((r) => roomForCategory(r, c, dir))
       .filter((x, i) => JSON.stringify(x.room) !== JSON.stringify(rooms[i]));
-    await this.store.categories.put(c);
-    for (const u of updated) await this.store.rooms.put(u.room);
+    await this.store.atomically(async (tx) => {
+      await tx.categories.put(c);
+      for (const u of updated) await tx.rooms.put(u.room);
+    });
     return c;
   }
 
@@ -558,8 +538,10 @@ export class AdminService {
     await this.requireAdmin(actor);
     const a = await this.getAddin(name);
     const using = (await this.store.rooms.list()).filter((r) => r.addin === a.name);
-    for (const r of using) await this.store.rooms.put({ ...r, addin: null });
-    await this.store.addins.remove(a.name);
+    await this.store.atomically(async (tx) => {
+      for (const r of using) await tx.rooms.put({ ...r, addin: null });
+      await tx.addins.remove(a.name);
+    });
   }
 
   // ---- policies ------------------------------------------------------------------------------------------
@@ -631,12 +613,15 @@ export class AdminService {
   async removePolicy(identityInput: string, actor: Actor = SYSTEM): Promise<void> {
     await this.requireAdmin(actor);
     const identity = AdminService.policyIdentity(identityInput);
-    if (!(await this.store.policies.remove(identity)))
+    if (!(await this.store.policies.get(identity)))
       throw new PchatError('POLICY_NOT_FOUND', `identity: policy ${identity} does not exist`, { field: 'identity' });
-    if (identity.startsWith('tag:')) {
-      for (const u of await this.store.users.list())
-        if (u.policy === identity.slice(4)) await this.store.users.put({ ...u, policy: null });
-    }
+    await this.store.atomically(async (tx) => {
+      await tx.policies.remove(identity);
+      if (identity.startsWith('tag:')) {
+        for (const u of await tx.users.list())
+          if (u.policy === identity.slice(4)) await tx.users.put({ ...u, policy: null });
+      }
+    });
   }
 
   /** Grants a tag policy to a user; `null` removes the user's assignment. */
@@ -735,5 +720,33 @@ export class AdminService {
     if ((await this.store.endpoints.list()).length > 0) return;
     const sipAddress = `sip:ocschat@${sipDomain(`x@${this.opts.domain.toLowerCase()}`)}`;
     await this.store.endpoints.put({ sipAddress, displayName: 'Persistent Chat', pool: this.opts.pool });
+  }
+}
+
+/** Takes a removed user or group out of every group, category and room list that names it. */
+async function scrubPrincipal(store: Store, ref: PrincipalRef): Promise<void> {
+  const without = (list: PrincipalRef[]) => list.filter((r) => r !== ref);
+  for (const g of await store.groups.list()) {
+    if (g.members.includes(ref)) await store.groups.put({ ...g, members: without(g.members) });
+  }
+  for (const c of await store.categories.list()) {
+    if ([c.allowedMembers, c.deniedMembers, c.creators].some((l) => l.includes(ref))) {
+      await store.categories.put({
+        ...c,
+        allowedMembers: without(c.allowedMembers),
+        deniedMembers: without(c.deniedMembers),
+        creators: without(c.creators),
+      });
+    }
+  }
+  for (const r of await store.rooms.list()) {
+    if ([r.members, r.managers, r.presenters].some((l) => l.includes(ref))) {
+      await store.rooms.put({
+        ...r,
+        members: without(r.members),
+        managers: without(r.managers),
+        presenters: without(r.presenters),
+      });
+    }
   }
 }

@@ -205,6 +205,11 @@ export interface Store {
   readonly files: FileStoreMeta;
   readonly tokens: TokenStore;
   readonly prefs: PrefStore;
+  /**
+   * Runs `fn` with a store whose every read and write is one transaction: all of it commits, or none.
+   * Calls nested inside it join the same transaction.
+   */
+  atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   /** Applied schema version. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -21,7 +21,20 @@ import type {
 
 // ---- capabilities -----------------------------------------------------------------------------------------
 
-/** Reserves `n` consecutive ids of the shared id space inside transaction `tx`. */
+/**
+ * A transaction that appends to the id space. On PostgreSQL it first takes a transaction-scoped advisory lock,
+ * so the servers of a pool commit ids in order: a reader paging by id never sees a higher id before a lower
+ * one that is still to commit. The lock is taken before any row is touched, so it cannot deadlock with row
+ * locks. (SQLite has a single writer already.)
+ */
+function writeTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db.tx(async (tx) => {
+    if (tx.caps.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(72627002) AS locked');
+    return fn(tx);
+  });
+}
+
+/** Reserves `n` consecutive ids of the shared id space; call it only inside `writeTx`. */
 async function allocIds(tx: Db, n: number): Promise<number[]> {
   if (tx.caps.dialect === 'sqlite') {
     const r = await tx.get<{ last: number }>('UPDATE id_seq SET last = last + ? WHERE one = 1 RETURNING last', [n]);
@@ -210,7 +223,7 @@ function crud<T>(
       const cols = spec.columns(value);
       const names = Object.keys(cols);
       const updates = names.filter((n) => n !== spec.key).map((n) => `${n} = excluded.${n}`);
-      return db.tx(async (tx) => {
+      return writeTx(db, async (tx) => {
         await tx.run(
           `INSERT INTO ${spec.table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
            ON CONFLICT (${spec.key}) DO UPDATE SET ${updates.join(', ')}`,
@@ -220,7 +233,7 @@ function crud<T>(
       });
     },
     async remove(key: string) {
-      return db.tx(async (tx) => {
+      return writeTx(db, async (tx) => {
         const r = await tx.run(`DELETE FROM ${spec.table} WHERE ${spec.key} = ?`, [key]);
         if (r.changes === 0) return false;
         await appendChange(tx, `${spec.kind}.removed`, key, {});
@@ -232,7 +245,11 @@ function crud<T>(
 
 export async function openSqlStore(db: Db): Promise<Store> {
   await migrate(db);
+  return buildStore(db);
+}
 
+/** The store over `db`, which is either the adapter itself or one transaction of it (see `atomically`). */
+function buildStore(db: Db): Store {
   const users = crud<User>(db, {
     kind: 'user',
     table: 'users',
@@ -306,7 +323,7 @@ export async function openSqlStore(db: Db): Promise<Store> {
         return r?.password_hash ? str(r.password_hash) : undefined;
       },
       async setPasswordHash(uri, hash) {
-        await db.tx(async (tx) => {
+        await writeTx(db, async (tx) => {
           await tx.run('UPDATE users SET password_hash = ? WHERE uri = ?', [hash, uri]);
           await appendChange(tx, 'user.password', uri, {});
         });
@@ -380,7 +397,7 @@ export async function openSqlStore(db: Db): Promise<Store> {
         return r ? { ...DEFAULT_CONFIG, ...(JSON.parse(str(r.body)) as Partial<ChatConfig>) } : { ...DEFAULT_CONFIG };
       },
       async put(c) {
-        return db.tx(async (tx) => {
+        return writeTx(db, async (tx) => {
           await tx.run(
             'INSERT INTO config (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
             [JSON.stringify(c)],
@@ -392,7 +409,7 @@ export async function openSqlStore(db: Db): Promise<Store> {
     messages: {
       async append(batch: NewMessage[]) {
         if (batch.length === 0) return [];
-        return db.tx(async (tx) => {
+        return writeTx(db, async (tx) => {
           const ids = await allocIds(tx, batch.length);
           const out: StoredMessage[] = [];
           for (let i = 0; i < batch.length; i++) {
@@ -515,7 +532,7 @@ export async function openSqlStore(db: Db): Promise<Store> {
     },
     invitations: {
       async create(user, roomId, inviter) {
-        return db.tx(async (tx) => {
+        return writeTx(db, async (tx) => {
           const [id] = await allocIds(tx, 1);
           const ts = Date.now();
           await tx.run('INSERT INTO invitations (id, user_uri, room_id, inviter, ts) VALUES (?, ?, ?, ?, ?)', [
@@ -638,6 +655,7 @@ export async function openSqlStore(db: Db): Promise<Store> {
       const r = await db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
       return Number(r?.v ?? 0);
     },
+    atomically: (fn) => writeTx(db, (tx) => fn(buildStore(tx))),
     close: () => db.close(),
   };
   return store;

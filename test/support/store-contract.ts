@@ -125,6 +125,31 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       assert.equal(await s().rooms.get('room-dup'), undefined);
     });
 
+    it('atomically commits every write together, or none of them', async () => {
+      const before = await s().changes.latestId();
+      await assert.rejects(
+        s().atomically(async (tx) => {
+          await tx.addins.put({ name: 'half', url: 'https://half.example' });
+          await tx.users.put(user('sip:half@contoso.com'));
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await s().addins.get('half'), undefined);
+      assert.equal(await s().users.get('sip:half@contoso.com'), undefined);
+      assert.equal(await s().changes.latestId(), before, 'no change event escaped the rollback');
+      await s().atomically(async (tx) => {
+        await tx.addins.put({ name: 'whole', url: 'https://whole.example' });
+        await tx.atomically(async (inner) => inner.users.put(user('sip:whole@contoso.com')));
+      });
+      assert.equal((await s().addins.get('whole'))?.url, 'https://whole.example');
+      assert.equal((await s().users.get('sip:whole@contoso.com'))?.uri, 'sip:whole@contoso.com');
+      assert.deepEqual(
+        (await s().changes.since(before, 10)).map((c) => c.type),
+        ['addin.put', 'user.put'],
+      );
+    });
+
     it('stores configuration with defaults', async () => {
       assert.deepEqual(await s().config.get(), DEFAULT_CONFIG);
       await s().config.put({ ...DEFAULT_CONFIG, defaultChatHistory: 50 });
