@@ -39,6 +39,11 @@ export interface ChatOptions {
   tokenTtlSeconds: number;
   /** How often the change stream is read for admin changes (ms). */
   pollMs?: number;
+  /**
+   * Rooms with more sessions than this get their events delivered in slices of this many per event-loop turn
+   * (in order), so one huge fan-out does not hold up every other room. Default 2,000.
+   */
+  fanoutSlice?: number;
   /** Called with timing facts for metrics. */
   observe?: ChatObserver;
 }
@@ -61,12 +66,15 @@ class LiveSession implements Session {
 }
 
 interface LiveRoom {
+  id: string;
   sessions: Set<LiveSession>;
   /** user → number of that user's sessions in the room */
   users: Map<string, number>;
   large: boolean;
   /** The newest DefaultChatHistory messages, oldest first; undefined until first needed. */
   history: MessageView[] | undefined;
+  /** Events still being delivered in slices, oldest first (see ChatOptions.fanoutSlice). */
+  outbox: { event: ChatEvent; targets: LiveSession[]; next: number }[];
 }
 
 interface PendingPost {
@@ -270,7 +278,7 @@ export class ChatService {
   private liveRoom(roomId: string): LiveRoom {
     let lr = this.live.get(roomId);
     if (!lr) {
-      lr = { sessions: new Set(), users: new Map(), large: false, history: undefined };
+      lr = { id: roomId, sessions: new Set(), users: new Map(), large: false, history: undefined, outbox: [] };
       this.live.set(roomId, lr);
     }
     return lr;
@@ -355,6 +363,15 @@ export class ChatService {
 
   /** Sends an event to every session in the room (optionally but one). Returns the number of deliveries. */
   private emitRoom(lr: LiveRoom, e: ChatEvent, except?: LiveSession): number {
+    const slice = this.opts.fanoutSlice ?? 2000;
+    if (lr.outbox.length > 0 || lr.sessions.size > slice) {
+      // a big room: queue behind what is still being delivered there, and go out a slice per turn
+      const targets = [...lr.sessions].filter((s) => s !== except);
+      lr.outbox.push({ event: e, targets, next: 0 });
+      this.slicing.add(lr);
+      this.schedulePump();
+      return targets.length;
+    }
     let n = 0;
     for (const s of lr.sessions) {
       if (s === except) continue;
@@ -362,6 +379,38 @@ export class ChatService {
       n++;
     }
     return n;
+  }
+
+  private readonly slicing = new Set<LiveRoom>();
+  private pumpScheduled = false;
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  /** Delivers up to one slice per room with queued events, oldest event first; reschedules while any remain. */
+  private pump(): void {
+    this.pumpScheduled = false;
+    const slice = this.opts.fanoutSlice ?? 2000;
+    for (const lr of this.slicing) {
+      let budget = slice;
+      while (budget > 0 && lr.outbox.length > 0) {
+        const head = lr.outbox[0] as LiveRoom['outbox'][number];
+        const end = Math.min(head.targets.length, head.next + budget);
+        for (let i = head.next; i < end; i++) {
+          const s = head.targets[i] as LiveSession;
+          // a session that left the room since the event was queued does not get it
+          if (lr.sessions.has(s)) this.deliver(s, head.event);
+        }
+        budget -= end - head.next;
+        head.next = end;
+        if (head.next >= head.targets.length) lr.outbox.shift();
+      }
+      if (lr.outbox.length === 0) this.slicing.delete(lr);
+    }
+    if (this.slicing.size > 0) this.schedulePump();
   }
 
   private deliver(s: LiveSession, e: ChatEvent): void {

@@ -312,6 +312,48 @@ describe('chat service', () => {
     chat.closeSession(a);
   });
 
+  test('events to rooms above the slice size go out a slice per turn, in order, exactly once', async () => {
+    const sliced = new ChatService(store, new FileStore(join(dir, 'files')), {
+      domain: 'contoso.com',
+      tokenTtlSeconds: 3600,
+      pollMs: 1000,
+      fanoutSlice: 2,
+    });
+    await sliced.start();
+    try {
+      const users = ['alice', 'bob', 'carol', 'dave'].map((u) => `sip:${u}@contoso.com`);
+      const seen = new Map<Session, string[]>();
+      const sessions = users.map((u) => {
+        const got: string[] = [];
+        const s = sliced.openSession(u, (e) => got.push(e.type === 'message' ? e.message.text : e.type), 'test');
+        seen.set(s, got);
+        return s;
+      });
+      for (const s of sessions) await sliced.join(s, [auditId]);
+      // the join notices themselves went out in slices, ahead of anything later
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen.get(sessions[0] as Session), ['join', 'join', 'join']);
+      const alice = sessions[0] as Session;
+      const dave = sessions[3] as Session;
+      for (const got of seen.values()) got.length = 0;
+      const posted = Promise.all([1, 2, 3].map((i) => sliced.post(alice, auditId, { text: `m${i}` })));
+      // dave leaves before the slices reach him: he gets nothing more
+      await new Promise((r) => setImmediate(r));
+      sliced.part(dave, auditId);
+      await posted;
+      await new Promise((r) => setTimeout(r, 50));
+      for (const s of sessions.slice(0, 3)) assert.deepEqual(seen.get(s), ['m1', 'm2', 'm3', 'part'], s.user);
+      assert.equal(
+        (seen.get(dave) ?? []).filter((t) => t.startsWith('m')).length < 3,
+        true,
+        'dave left before his slice of at least one message',
+      );
+      for (const s of sessions) sliced.closeSession(s);
+    } finally {
+      await sliced.stop();
+    }
+  });
+
   test('chat history off: messages are delivered but not kept', async () => {
     await admin.newCategory({ name: 'Ephemeral', allowedMembers: list('domain:contoso.com'), chatHistory: false });
     const r = await admin.newRoom({ name: 'Lounge', category: 'Ephemeral', privacy: 'open' });
