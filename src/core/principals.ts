@@ -106,29 +106,32 @@ export function subjectMatches(subject: Subject, refs: readonly PrincipalRef[]):
 /**
  * True when every principal `ref` stands for is also covered by `refs`.
  * A user is covered as a subject; a group by itself or an enclosing group; an OU by itself or an ancestor OU;
- * a domain only by itself. `groupAncestors(name)` lists the groups that contain `name`, transitively.
+ * a domain by itself; and, when `usersOf` is given, any group, OU or domain all of whose users are covered. `groupAncestors(name)` lists the groups that contain `name`, transitively.
  */
 export function refCovered(
   ref: PrincipalRef,
   refs: readonly PrincipalRef[],
   resolveUser: (uri: string) => Subject | undefined,
   groupAncestors: (name: string) => ReadonlySet<string>,
+  usersOf?: (ref: PrincipalRef) => Subject[],
 ): boolean {
   if (refs.includes(ref)) return true;
-  switch (refKind(ref)) {
-    case 'user': {
-      const s = resolveUser(ref);
-      return s !== undefined && subjectMatches(s, refs);
-    }
-    case 'group': {
-      const up = groupAncestors(ref.slice(6));
-      return refs.some((r) => r.startsWith('group:') && up.has(r.slice(6)));
-    }
-    case 'ou':
-      return refs.some((r) => r.startsWith('ou:') && ouContains(r.slice(3), ref.slice(3)));
-    default:
-      return false;
+  const kind = refKind(ref);
+  if (kind === 'user') {
+    const s = resolveUser(ref);
+    return s !== undefined && subjectMatches(s, refs);
   }
+  if (kind === 'group') {
+    const up = groupAncestors(ref.slice(6));
+    if (refs.some((r) => r.startsWith('group:') && up.has(r.slice(6)))) return true;
+  } else if (kind === 'ou') {
+    if (refs.some((r) => r.startsWith('ou:') && ouContains(r.slice(3), ref.slice(3)))) return true;
+  }
+  // Otherwise a group, OU or domain is covered when every user it stands for today is (a group of
+  // contoso.com people under domain:contoso.com). Access is still checked per user when it is used.
+  if (!usersOf) return false;
+  const users = usersOf(ref);
+  return users.length > 0 && users.every((s) => subjectMatches(s, refs));
 }
 
 /** A list parameter: either a full replacement or `+add`/`-remove` modifiers (PSListModifier). */

@@ -18,6 +18,8 @@ import { refCovered, type Subject } from './principals.js';
 export interface AclContext {
   resolveUser(uri: string): Subject | undefined;
   groupAncestors(name: string): ReadonlySet<string>;
+  /** Every user a group, OU or domain stands for today (optional: without it only entries themselves count). */
+  usersOf?(ref: PrincipalRef): Subject[];
 }
 
 export function validateName(name: string, field = 'name'): string {
@@ -86,6 +88,7 @@ function covered(ref: PrincipalRef, refs: readonly PrincipalRef[], ctx: AclConte
     refs,
     (uri) => ctx.resolveUser(uri),
     (name) => ctx.groupAncestors(name),
+    ctx.usersOf ? (r) => ctx.usersOf?.(r) ?? [] : undefined,
   );
 }
 

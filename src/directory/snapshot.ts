@@ -103,6 +103,11 @@ export class DirectorySnapshot implements AclContext {
     return out;
   }
 
+  /** The subjects of every user `ref` stands for (a group, OU or domain expanded; a user as themself). */
+  usersOf(ref: PrincipalRef): Subject[] {
+    return this.expand([ref]).map((u) => this.resolveUser(u.uri) as Subject);
+  }
+
   /** Would adding `member` to group `group` make a group contain itself? */
   wouldCycle(group: string, member: PrincipalRef): boolean {
     if (!member.startsWith('group:')) return false;

@@ -36,6 +36,8 @@ const ALICE = 'sip:alice@contoso.com'; // OU Contoso/Eng/Backend, in group inner
 const BOB = 'sip:bob@contoso.com'; // OU Contoso/Sales, in no group
 const CAROL = 'sip:carol@fabrikam.com'; // OU Fabrikam, in group partners
 const MALLORY = 'sip:mallory@contoso.com'; // OU Contoso/Eng, in group inner
+const DAVE = 'sip:dave@contoso.com'; // no OU, in group outer directly (so outer is wider than inner)
+const FRANK = 'sip:frank@fabrikam.com'; // OU Fabrikam, in group partners with carol
 
 function user(uri: string, ou: string | null): User {
   return {
@@ -57,12 +59,14 @@ const ctx = new DirectorySnapshot(
     user(BOB, 'Contoso/Sales'),
     user(CAROL, 'Fabrikam'),
     user(MALLORY, 'Contoso/Eng'),
+    user(DAVE, null),
+    user(FRANK, 'Fabrikam'),
   ],
   [
     { name: 'inner', description: '', members: [ALICE, MALLORY] },
     { name: 'mid', description: '', members: ['group:inner'] },
-    { name: 'outer', description: '', members: ['group:mid'] },
-    { name: 'partners', description: '', members: [CAROL] },
+    { name: 'outer', description: '', members: ['group:mid', DAVE] },
+    { name: 'partners', description: '', members: [CAROL, FRANK] },
   ],
   [{ identity: 'global', enablePersistentChat: true, description: '' }],
 );
@@ -366,6 +370,30 @@ describe('validateCategory: creators ⊆ allowed − denied', () => {
     },
     { name: 'domain listed as allowed', allowed: ['domain:contoso.com'], creators: ['domain:contoso.com'], ok: true },
     { name: 'domain not allowed', allowed: [ALICE, BOB], creators: ['domain:contoso.com'], ok: false },
+    {
+      name: 'group all of whose users are in the allowed domain',
+      allowed: ['domain:contoso.com'],
+      creators: ['group:outer'],
+      ok: true,
+    },
+    {
+      name: 'group with a user outside the allowed domain',
+      allowed: ['domain:contoso.com'],
+      creators: ['group:partners'],
+      ok: false,
+    },
+    {
+      name: 'OU all of whose users are allowed by name',
+      allowed: [ALICE, MALLORY],
+      creators: ['ou:Contoso/Eng'],
+      ok: true,
+    },
+    {
+      name: 'an OU with no users is not covered',
+      allowed: ['domain:contoso.com'],
+      creators: ['ou:Nowhere'],
+      ok: false,
+    },
     { name: 'second creator fails', allowed: [ALICE], creators: [ALICE, BOB], ok: false },
   ];
   for (const r of rows) {
