@@ -83,6 +83,10 @@ export async function runHistory(opts: { cpuProf?: string; log: (s: string) => v
       for (let i = 0; i < 100; i++) await timed(newestPath); // warm-up
       const first = JSON.parse((await timed(newestPath)).body) as { messages: { id: number }[] };
       if (first.messages.length !== 50) throw new Error(`expected 50 messages, got ${first.messages.length}`);
+      // the floor of this path: an authenticated request that reads nothing, over the same connection
+      const floor = new Histogram();
+      for (let i = 0; i < 2000; i++) floor.record((await timed('/api/me')).us);
+      log(`  floor, GET /api/me: ${JSON.stringify(floor.summaryMs())}`);
       const newest = new Histogram();
       for (let i = 0; i < 2000; i++) newest.record((await timed(newestPath)).us);
       log(`  newest 50: ${JSON.stringify(newest.summaryMs())}`);
