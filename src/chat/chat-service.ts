@@ -83,6 +83,10 @@ interface PendingPost {
   reject(e: unknown): void;
 }
 
+/** Wrong passwords allowed per user per window before sign-in is refused for the rest of the window. */
+export const LOGIN_FAILURES = 10;
+export const LOGIN_WINDOW_MS = 5 * 60_000;
+
 const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
 
 export class ChatService {
@@ -93,6 +97,7 @@ export class ChatService {
   private pending: PendingPost[] = [];
   private flushScheduled = false;
   private feeds: FeedFilter[] = [];
+  private readonly failedLogins = new Map<string, { count: number; since: number }>();
 
   constructor(
     readonly store: Store,
@@ -131,12 +136,44 @@ export class ChatService {
     } catch {
       throw new PchatError('AUTH_FAILED');
     }
+    if (this.loginLocked(uri)) {
+      throw new PchatError('RATE_LIMITED', 'Too many failed sign-ins for this user; try again in a few minutes.');
+    }
     const ok = await verifyPassword(await this.store.users.getPasswordHash(uri), password);
     const user = this.model.directory.users.get(uri) ?? (await this.store.users.get(uri));
-    if (!ok || !user || user.disabled) throw new PchatError('AUTH_FAILED');
+    if (!ok || !user || user.disabled) {
+      this.noteLogin(uri, false);
+      throw new PchatError('AUTH_FAILED');
+    }
+    this.noteLogin(uri, true);
     if (!this.model.directory.resolveUser(uri)) await this.model.poll();
     this.subject(uri);
     return uri;
+  }
+
+  /**
+   * Password guessing, for every door (REST, WebSocket, SIP Digest): after LOGIN_FAILURES wrong passwords for
+   * one user within LOGIN_WINDOW_MS, sign-in for that user is refused without checking until the window ends.
+   */
+  loginLocked(uri: string): boolean {
+    const f = this.failedLogins.get(uri);
+    if (!f) return false;
+    if (Date.now() - f.since > LOGIN_WINDOW_MS) {
+      this.failedLogins.delete(uri);
+      return false;
+    }
+    return f.count >= LOGIN_FAILURES;
+  }
+
+  noteLogin(uri: string, ok: boolean): void {
+    if (ok) {
+      this.failedLogins.delete(uri);
+      return;
+    }
+    const f = this.failedLogins.get(uri) ?? { count: 0, since: Date.now() };
+    f.count += 1;
+    this.failedLogins.set(uri, f);
+    if (this.failedLogins.size > 100_000) this.failedLogins.clear(); // bounded memory under a spray
   }
 
   async signIn(userInput: string, password: string): Promise<{ token: string; user: string; expiresAt: number }> {

@@ -2,6 +2,7 @@
 // can show, bad bytes on the wire, rate limits, and a client that stops answering. The server must stay up.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { LOGIN_FAILURES } from '../../src/chat/chat-service.js';
 import { createRequest } from '../../src/transports/sip/codec.js';
 import { DOMAIN, eventually, PASSWORD, SipClient, type SipFixture, startSipFixture } from '../support/sip-client.js';
 
@@ -37,6 +38,18 @@ describe('SIP/XCCOS refusals', () => {
       ),
     );
     assert.equal(first.status, 407);
+  });
+
+  test('password guessing locks the user out of SIP sign-in, as on every other door', async () => {
+    for (let i = 0; i < LOGIN_FAILURES; i++) {
+      const c = await fx.connect('grace', `guess ${i}`);
+      assert.equal((await c.register()).status, 403);
+    }
+    const right = await fx.connect('grace');
+    const r = await right.register();
+    assert.equal(r.status, 403, 'refused even with the right password while locked');
+    assert.match(r.headers.get('warning') ?? '', /Too many failed sign-ins/);
+    await assert.rejects(fx.chat.signIn(`sip:grace@${DOMAIN}`, PASSWORD), { code: 'RATE_LIMITED' });
   });
 
   test('requests before REGISTER are refused; OPTIONS is answered', async () => {

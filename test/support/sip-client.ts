@@ -409,7 +409,7 @@ export async function startSipFixture(
   );
   const store = await openStore({ dataDir: dir });
   const admin = new AdminService(store, { realm: config.sip.realm, domain: DOMAIN, pool: 'pool1' });
-  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'grace']) {
     await admin.addUser(`sip:${u}@${DOMAIN}`, { password: PASSWORD, displayName: u });
   }
   await admin.setPolicy('global', { enablePersistentChat: true });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { AdminService } from '../../src/admin/admin-service.js';
-import { ChatService } from '../../src/chat/chat-service.js';
+import { ChatService, LOGIN_FAILURES } from '../../src/chat/chat-service.js';
 import type { ChatEvent, Session } from '../../src/chat/types.js';
 import { parseListEdit } from '../../src/core/principals.js';
 import { FileStore } from '../../src/files/file-store.js';
@@ -95,6 +95,14 @@ describe('chat service', () => {
     await assert.rejects(chat.signIn('sip:alice@contoso.com', 'wrong password'), { code: 'AUTH_FAILED' });
     await assert.rejects(chat.signIn('sip:nobody@contoso.com', PW), { code: 'AUTH_FAILED' });
     await assert.rejects(chat.authenticate('not-a-token'), { code: 'TOKEN_INVALID' });
+  });
+
+  test('repeated wrong passwords lock one user out for the window, and only that user', async () => {
+    for (let i = 0; i < LOGIN_FAILURES; i++) {
+      await assert.rejects(chat.signIn('sip:dave@contoso.com', `wrong ${i}`), { code: 'AUTH_FAILED' });
+    }
+    await assert.rejects(chat.signIn('sip:dave@contoso.com', PW), { code: 'RATE_LIMITED' });
+    assert.equal((await chat.signIn('sip:carol@contoso.com', PW)).user, 'sip:carol@contoso.com');
   });
 
   test('members join with history and roster; posts reach everyone, the sender included, after commit', async () => {

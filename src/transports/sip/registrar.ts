@@ -106,6 +106,7 @@ export class Registrar {
     // A refresh on a connection that already proved this identity: trust the connection.
     if (state.user === aor && authHeader === undefined) return this.ok(req, state, aor, granted, toTag);
     if (authHeader === undefined) return this.challenge(req, toTag, false);
+    if (this.chat.loginLocked(aor)) return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
 
     const result = await this.digest.verifyDigest(authHeader, req.method, (username, realm) =>
       this.ha1For(username, realm),
@@ -116,6 +117,7 @@ export class Registrar {
           return this.challenge(req, toTag, true);
         case 'wrong-password':
         case 'unknown-user':
+          this.chat.noteLogin(aor, false);
           return this.refuse(req, state, toTag, 'Wrong user name or password');
         default:
           // malformed, unsupported, bad-nonce, realm-mismatch: a fresh challenge lets the client try again.
@@ -132,6 +134,7 @@ export class Registrar {
     // Read the user from the store, not the cached directory: a user added a moment ago must be able to sign in.
     const stored = await this.chat.store.users.get(user);
     if (!stored || stored.disabled) return this.refuse(req, state, toTag, 'User disabled');
+    this.chat.noteLogin(user, true);
     return this.ok(req, state, user, granted, toTag);
   }
 
