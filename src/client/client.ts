@@ -4,11 +4,14 @@
 import { type ConnectOptions, PchatConnection } from './connection.js';
 import { PchatApiError } from './errors.js';
 import type {
+  Addin,
   Category,
   ChatConfig,
+  Endpoint,
   FeedFilter,
   FeedInput,
   FollowView,
+  Group,
   HistoryQuery,
   InvitationView,
   ListEditInput,
@@ -286,6 +289,35 @@ export class PchatClient {
       (await this.call<{ config: ChatConfig }>('GET', '/api/admin/config')).config,
     setConfig: async (input: Partial<ChatConfig>): Promise<ChatConfig> =>
       (await this.call<{ config: ChatConfig }>('PATCH', '/api/admin/config', { body: input })).config,
+    removePolicy: async (identity: string): Promise<void> => {
+      await this.call('DELETE', `/api/admin/policies/${enc(identity)}`);
+    },
+    /** Grants a tag policy to a user; null removes the user's assignment. */
+    grantPolicy: async (user: string, policy: string | null): Promise<User> =>
+      (await this.call<{ user: User }>('POST', '/api/admin/policy-grants', { body: { user, policy } })).user,
+    groups: async (): Promise<Group[]> => (await this.call<{ groups: Group[] }>('GET', '/api/admin/groups')).groups,
+    newGroup: async (input: { name: string; description?: string; members?: ListEditInput }): Promise<Group> =>
+      (await this.call<{ group: Group }>('POST', '/api/admin/groups', { body: input })).group,
+    setGroup: async (name: string, input: { description?: string; members?: ListEditInput }): Promise<Group> =>
+      (await this.call<{ group: Group }>('PATCH', `/api/admin/groups/${enc(name)}`, { body: input })).group,
+    removeGroup: async (name: string): Promise<void> => {
+      await this.call('DELETE', `/api/admin/groups/${enc(name)}`);
+    },
+    addins: async (): Promise<Addin[]> => (await this.call<{ addins: Addin[] }>('GET', '/api/admin/addins')).addins,
+    newAddin: async (input: Addin): Promise<Addin> =>
+      (await this.call<{ addin: Addin }>('POST', '/api/admin/addins', { body: input })).addin,
+    removeAddin: async (name: string): Promise<void> => {
+      await this.call('DELETE', `/api/admin/addins/${enc(name)}`);
+    },
+    endpoints: async (): Promise<Endpoint[]> =>
+      (await this.call<{ endpoints: Endpoint[] }>('GET', '/api/admin/endpoints')).endpoints,
+    newEndpoint: async (input: { sipAddress: string; displayName?: string; pool?: string }): Promise<Endpoint> =>
+      (await this.call<{ endpoint: Endpoint }>('POST', '/api/admin/endpoints', { body: input })).endpoint,
+    removeEndpoint: async (sipAddress: string): Promise<void> => {
+      await this.call('DELETE', `/api/admin/endpoints/${enc(sipAddress)}`);
+    },
+    eligible: async (q: { category?: string; room?: string; presenters?: boolean }): Promise<User[]> =>
+      (await this.call<{ users: User[] }>('GET', '/api/admin/eligible', { query: q })).users,
   };
 
   // ---- live connection -------------------------------------------------------------------------------------

@@ -11,7 +11,19 @@ export type {
   SearchView,
   ServerInfo,
 } from '../chat/types.js';
-export type { Category, ChatConfig, MessageKind, Policy, Privacy, Room, RoomType, User } from '../core/model.js';
+export type {
+  Addin,
+  Category,
+  ChatConfig,
+  Endpoint,
+  Group,
+  MessageKind,
+  Policy,
+  Privacy,
+  Room,
+  RoomType,
+  User,
+} from '../core/model.js';
 export type { FeedFilter, FileRef, Invitation } from '../store/port.js';
 
 import type { MessageKind } from '../core/model.js';

@@ -273,6 +273,50 @@ describe('REST API', () => {
     assert.equal((await a.admin.config()).searchLimit, 500);
     assert.ok((await a.admin.policies()).some((p) => p.identity === 'global' && p.enablePersistentChat));
   });
+
+  test('admin API: groups, add-ins, policy grants, legacy endpoints and eligible principals', async () => {
+    const a = new PchatClient(server.url, { token: alice });
+    const b = new PchatClient(server.url, { token: bob });
+    await assert.rejects(b.admin.groups(), { code: 'NOT_ADMIN' });
+    await assert.rejects(b.admin.newAddin({ name: 'x', url: 'https://x.example' }), { code: 'NOT_ADMIN' });
+
+    const g = await a.admin.newGroup({ name: 'ops-team', members: [uri('carol')] });
+    assert.deepEqual(g.members, [uri('carol')]);
+    assert.deepEqual((await a.admin.setGroup('ops-team', { members: { add: [uri('dave')] } })).members, [
+      uri('carol'),
+      uri('dave'),
+    ]);
+    await assert.rejects(a.admin.setGroup('ops-team', { members: ['group:ops-team'] }), { code: 'GROUP_CYCLE' });
+    assert.ok((await a.admin.groups()).some((x) => x.name === 'ops-team'));
+
+    await assert.rejects(a.admin.newAddin({ name: 'bad', url: 'ftp://x.example' }), {
+      code: 'INVALID_VALUE',
+      field: 'url',
+    });
+    assert.equal((await a.admin.newAddin({ name: 'wiki', url: 'https://wiki.example' })).url, 'https://wiki.example');
+    assert.deepEqual(
+      (await a.admin.addins()).map((x) => x.name),
+      ['wiki'],
+    );
+    await a.admin.removeAddin('wiki');
+    assert.deepEqual(await a.admin.addins(), []);
+
+    await a.admin.setPolicy('tag:quiet', { enablePersistentChat: false });
+    assert.equal((await a.admin.grantPolicy(uri('frank'), 'quiet')).policy, 'quiet');
+    await assert.rejects(new PchatClient(server.url).signIn(uri('frank'), PASSWORD), { code: 'POLICY_DISABLED' });
+    assert.equal((await a.admin.grantPolicy(uri('frank'), null)).policy, null);
+    await a.admin.removePolicy('tag:quiet');
+
+    const e = await a.admin.newEndpoint({ sipAddress: 'sip:groupchat@pchat.local', displayName: 'Old Group Chat' });
+    assert.equal(e.sipAddress, 'sip:groupchat@pchat.local');
+    assert.ok((await a.admin.endpoints()).some((x) => x.sipAddress === 'sip:groupchat@pchat.local'));
+    await a.admin.removeEndpoint('sip:groupchat@pchat.local');
+    await assert.rejects(a.admin.removeEndpoint('sip:groupchat@pchat.local'), { code: 'ENDPOINT_NOT_FOUND' });
+
+    const eligible = await a.admin.eligible({ room: ids.closed, presenters: true });
+    assert.deepEqual(eligible.map((u) => u.uri).sort(), [uri('alice'), uri('bob')]);
+    await a.admin.removeGroup('ops-team');
+  });
 });
 
 describe('first start', () => {

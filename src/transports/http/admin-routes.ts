@@ -1,4 +1,5 @@
-// The admin REST API (/api/admin/*): rooms, categories, users, policies and the chat configuration, each
+// The admin REST API (/api/admin/*): rooms, categories, users, groups, policies, add-ins, legacy endpoints,
+// eligible principals and the chat configuration, each
 // calling AdminService with the signed-in user as actor. AdminService decides who may change what (a
 // room's managers may change it); listing the directory and reading settings are for administrators.
 import { z } from 'zod';
@@ -40,6 +41,19 @@ const RoomBody = z.object({
   managers: ListEditBody,
   presenters: ListEditBody,
 });
+
+const GroupBody = z.object({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  members: ListEditBody,
+});
+const AddinBody = z.object({ name: z.string().optional(), url: z.string().optional() });
+const EndpointBody = z.object({
+  sipAddress: z.string(),
+  displayName: z.string().optional(),
+  pool: z.string().optional(),
+});
+const GrantBody = z.object({ user: z.string(), policy: z.string().nullable() });
 
 const CategoryBody = z.object({
   name: z.string().optional(),
@@ -244,6 +258,111 @@ export function mountAdminRoutes(parent: Router, deps: { chat: ChatService; admi
       () => false,
     );
     return { policy: exists ? await admin.setPolicy(identity, b, a) : await admin.newPolicy(identity, b, a) };
+  });
+
+  router.delete('/api/admin/policies/:identity', async (ctx) => {
+    await admin.removePolicy(ctx.params.identity as string, await actor(ctx));
+    return undefined;
+  });
+  router.post('/api/admin/policy-grants', async (ctx) => {
+    const a = await actor(ctx);
+    const b = GrantBody.parse(await readJson(ctx.req));
+    return { user: await admin.grantPolicy(b.user, b.policy, a) };
+  });
+
+  // ---- groups ----------------------------------------------------------------------------------------------
+  router.get('/api/admin/groups', async (ctx) => {
+    await adminActor(ctx);
+    return { groups: await admin.listGroups() };
+  });
+  router.post('/api/admin/groups', async (ctx) => {
+    const a = await actor(ctx);
+    const b = GroupBody.parse(await readJson(ctx.req));
+    if (b.name === undefined) throw new PchatError('INVALID_VALUE', 'name: a group needs a name', { field: 'name' });
+    ctx.status = 201;
+    const members = listEdit(b.members, 'members');
+    return {
+      group: await admin.addGroup(
+        b.name,
+        { ...(b.description !== undefined ? { description: b.description } : {}), ...(members ? { members } : {}) },
+        a,
+      ),
+    };
+  });
+  router.get('/api/admin/groups/:name', async (ctx) => {
+    await adminActor(ctx);
+    return { group: await admin.getGroup(ctx.params.name as string) };
+  });
+  const setGroup = async (ctx: RequestContext) => {
+    const a = await actor(ctx);
+    const b = GroupBody.parse(await readJson(ctx.req));
+    const members = listEdit(b.members, 'members');
+    return {
+      group: await admin.setGroup(
+        ctx.params.name as string,
+        { ...(b.description !== undefined ? { description: b.description } : {}), ...(members ? { members } : {}) },
+        a,
+      ),
+    };
+  };
+  router.put('/api/admin/groups/:name', setGroup);
+  router.patch('/api/admin/groups/:name', setGroup);
+  router.delete('/api/admin/groups/:name', async (ctx) => {
+    await admin.removeGroup(ctx.params.name as string, await actor(ctx));
+    return undefined;
+  });
+
+  // ---- add-ins ---------------------------------------------------------------------------------------------
+  router.get('/api/admin/addins', async (ctx) => {
+    await adminActor(ctx);
+    return { addins: await admin.listAddins() };
+  });
+  router.post('/api/admin/addins', async (ctx) => {
+    const a = await actor(ctx);
+    const b = AddinBody.parse(await readJson(ctx.req));
+    if (b.name === undefined || b.url === undefined) {
+      throw new PchatError('INVALID_VALUE', 'name, url: an add-in needs a name and a URL', { field: 'url' });
+    }
+    ctx.status = 201;
+    return { addin: await admin.newAddin({ name: b.name, url: b.url }, a) };
+  });
+  router.put('/api/admin/addins/:name', async (ctx) => {
+    const a = await actor(ctx);
+    const b = AddinBody.parse(await readJson(ctx.req));
+    return { addin: await admin.setAddin(ctx.params.name as string, b.url !== undefined ? { url: b.url } : {}, a) };
+  });
+  router.delete('/api/admin/addins/:name', async (ctx) => {
+    await admin.removeAddin(ctx.params.name as string, await actor(ctx));
+    return undefined;
+  });
+
+  // ---- legacy SIP endpoints --------------------------------------------------------------------------------
+  router.get('/api/admin/endpoints', async (ctx) => {
+    await adminActor(ctx);
+    return { endpoints: await admin.listEndpoints() };
+  });
+  router.post('/api/admin/endpoints', async (ctx) => {
+    const a = await actor(ctx);
+    const b = EndpointBody.parse(await readJson(ctx.req));
+    ctx.status = 201;
+    return { endpoint: await admin.newEndpoint(b, a) };
+  });
+  router.delete('/api/admin/endpoints/:sipAddress', async (ctx) => {
+    await admin.removeEndpoint(ctx.params.sipAddress as string, await actor(ctx));
+    return undefined;
+  });
+
+  // ---- eligible principals ---------------------------------------------------------------------------------
+  router.get('/api/admin/eligible', async (ctx) => {
+    await adminActor(ctx);
+    const category = qStr(ctx.query, 'category');
+    const room = qStr(ctx.query, 'room');
+    const users = await admin.eligiblePrincipals({
+      ...(category !== undefined ? { category } : {}),
+      ...(room !== undefined ? { room } : {}),
+      presenters: qBool(ctx.query, 'presenters') ?? false,
+    });
+    return { users };
   });
 
   // ---- configuration ---------------------------------------------------------------------------------------
