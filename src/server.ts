@@ -60,7 +60,6 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       observe: metrics.observer(),
     });
     await chat.start();
-    await chat.primeInvitations();
     metrics.start();
 
     const app = createHttpApp({ chat, admin, store, metrics, log, ws: opts.ws });

@@ -1,7 +1,7 @@
 // Every admin verb, written once: the CLI, the REST admin API and room-management pages call these.
 // Each verb validates everything before it writes anything, so bad input changes nothing.
 import { randomUUID } from 'node:crypto';
-import { decideCreateRoom, decideRoom, inCategoryScope } from '../core/access.js';
+import { decideCreateRoom, decideRoom, inCategoryScope, invitationsInEffect } from '../core/access.js';
 import { invalid, PchatError } from '../core/errors.js';
 import type {
   Addin,
@@ -406,7 +406,7 @@ export class AdminService {
       presenters: [],
       createdAt: Date.now(),
     };
-    return this.saveRoom(base, { ...input, name: undefined, category: undefined }, dir, category);
+    return this.saveRoom(base, { ...input, name: undefined, category: undefined }, dir, category, actor);
   }
 
   async setRoom(key: string, input: RoomInput, actor: Actor = SYSTEM): Promise<Room> {
@@ -434,10 +434,16 @@ export class AdminService {
         category = target;
       }
     }
-    return this.saveRoom(base, { ...input, category: undefined }, dir, category);
+    return this.saveRoom(base, { ...input, category: undefined }, dir, category, actor);
   }
 
-  private async saveRoom(base: Room, input: RoomInput, dir: DirectorySnapshot, category: Category): Promise<Room> {
+  private async saveRoom(
+    base: Room,
+    input: RoomInput,
+    dir: DirectorySnapshot,
+    category: Category,
+    actor: Actor,
+  ): Promise<Room> {
     const r: Room = { ...base };
     if (input.name !== undefined) r.name = validateName(input.name);
     if (input.description !== undefined) r.description = validateDescription(input.description);
@@ -460,7 +466,14 @@ export class AdminService {
     this.checkPrincipalsExist(dir, r.managers, 'managers', base.managers);
     this.checkPrincipalsExist(dir, r.presenters, 'presenters', base.presenters);
     validateRoom(r, category, dir);
-    await this.store.rooms.put(r);
+    // With invitations in effect, everyone the change makes a member is invited (stored; delivered live by the
+    // chat service from the change stream, or fetched later with getinv / GET /api/invitations).
+    const invite = invitationsInEffect(r, category) && !r.disabled ? newMembers(dir, base.members, r.members) : [];
+    const inviter = actor.kind === 'user' ? actor.uri : 'system';
+    await this.store.atomically(async (tx) => {
+      await tx.rooms.put(r);
+      for (const uri of invite) await tx.invitations.create(uri, r.id, inviter);
+    });
     return r;
   }
 
@@ -749,4 +762,13 @@ async function scrubPrincipal(store: Store, ref: PrincipalRef): Promise<void> {
       });
     }
   }
+}
+
+/** The users a room's member list names after a change and did not name before (groups and OUs expanded). */
+function newMembers(dir: DirectorySnapshot, before: readonly PrincipalRef[], after: readonly PrincipalRef[]): string[] {
+  const had = new Set(dir.expand(before).map((u) => u.uri));
+  return dir
+    .expand(after)
+    .map((u) => u.uri)
+    .filter((uri) => !had.has(uri));
 }

@@ -839,7 +839,6 @@ export class ChatService {
       } else if (c.type === 'invitation.created') this.deliverInvitation(c);
     }
     for (const roomId of recheckAll ? [...this.live.keys()] : rooms) this.recheckRoom(roomId);
-    if (changes.some((c) => c.type === 'room.put')) await this.inviteNewMembers(changes);
   }
 
   /** Removes every session that may no longer be in the room, with a notice; tells the others. */
@@ -864,35 +863,6 @@ export class ChatService {
         const subject = this.model.directory.resolveUser(s.user);
         if (subject) this.deliver(s, { type: 'room.updated', room: this.view(subject, room, category) });
       }
-    }
-  }
-
-  private memberSnapshot = new Map<string, Set<string>>();
-
-  /**
-   * When a room with invitations on gains members, each new member gets an invitation (stored, and delivered
-   * live when online via the invitation.created change).
-   */
-  private async inviteNewMembers(changes: ChangeEvent[]): Promise<void> {
-    for (const c of changes) {
-      if (c.type !== 'room.put') continue;
-      const room = this.model.rooms.get(c.subject);
-      const category = room ? this.model.categories.get(room.categoryId) : undefined;
-      if (!room || !category) continue;
-      const now = new Set(this.model.directory.expand(room.members).map((u) => u.uri));
-      const before = this.memberSnapshot.get(room.id);
-      this.memberSnapshot.set(room.id, now);
-      if (!before || !invitationsInEffect(room, category) || room.disabled) continue;
-      for (const uri of now) {
-        if (!before.has(uri)) await this.store.invitations.create(uri, room.id, 'system');
-      }
-    }
-  }
-
-  /** Records the current members of every room, so later additions can be told apart. */
-  async primeInvitations(): Promise<void> {
-    for (const room of this.model.rooms.values()) {
-      this.memberSnapshot.set(room.id, new Set(this.model.directory.expand(room.members).map((u) => u.uri)));
     }
   }
 

@@ -1,7 +1,7 @@
 // A read-only picture of the directory (users, groups, policies) in memory, from which subjects are built
 // for the pure access rules. Group nesting is expanded here, once per snapshot.
 import type { Group, Policy, PrincipalRef, User } from '../core/model.js';
-import { refKind, type Subject, sipDomain, subjectMatches } from '../core/principals.js';
+import { refKind, type Subject, sipDomain } from '../core/principals.js';
 import type { AclContext } from '../core/rules.js';
 import type { Store } from '../store/port.js';
 
@@ -14,6 +14,10 @@ export class DirectorySnapshot implements AclContext {
   /** user uri → every group they are in, transitively */
   private readonly userGroups = new Map<string, Set<string>>();
   private readonly subjects = new Map<string, Subject>();
+  /** group name → every user in it, directly or through nesting */
+  private readonly groupUsers = new Map<string, string[]>();
+  private readonly usersByDomain = new Map<string, string[]>();
+  private readonly usersByOu = new Map<string, string[]>();
 
   constructor(users: User[], groups: Group[], policies: Policy[]) {
     this.users = new Map(users.map((u) => [u.uri, u]));
@@ -40,6 +44,16 @@ export class DirectorySnapshot implements AclContext {
     };
     for (const g of groups) this.ancestors.set(g.name, closure(`group:${g.name}`));
     for (const [ref] of parents) if (refKind(ref) === 'user') this.userGroups.set(ref, closure(ref));
+    const push = (m: Map<string, string[]>, k: string, v: string) => {
+      const list = m.get(k);
+      if (list) list.push(v);
+      else m.set(k, [v]);
+    };
+    for (const [uri, gs] of this.userGroups) for (const g of gs) push(this.groupUsers, g, uri);
+    for (const u of users) {
+      push(this.usersByDomain, sipDomain(u.uri), u.uri);
+      if (u.ou) push(this.usersByOu, u.ou, u.uri);
+    }
   }
 
   static async load(store: Store): Promise<DirectorySnapshot> {
@@ -93,14 +107,29 @@ export class DirectorySnapshot implements AclContext {
     }
   }
 
-  /** Every user that `refs` names, groups and OUs expanded. */
+  /** Every user that `refs` names, groups and OUs expanded, in URI order. Indexed: no scan of the directory. */
   expand(refs: readonly PrincipalRef[]): User[] {
-    const out: User[] = [];
-    for (const u of this.users.values()) {
-      const s = this.resolveUser(u.uri);
-      if (s && subjectMatches(s, refs)) out.push(u);
+    const uris = new Set<string>();
+    for (const ref of refs) {
+      switch (refKind(ref)) {
+        case 'user':
+          if (this.users.has(ref)) uris.add(ref);
+          break;
+        case 'group':
+          for (const u of this.groupUsers.get(ref.slice(6)) ?? []) uris.add(u);
+          break;
+        case 'domain':
+          for (const u of this.usersByDomain.get(ref.slice(7)) ?? []) uris.add(u);
+          break;
+        case 'ou': {
+          const path = ref.slice(3);
+          for (const [ou, list] of this.usersByOu) {
+            if (ou === path || ou.startsWith(`${path}/`)) for (const u of list) uris.add(u);
+          }
+        }
+      }
     }
-    return out;
+    return [...uris].sort().map((u) => this.users.get(u) as User);
   }
 
   /** The subjects of every user `ref` stands for (a group, OU or domain expanded; a user as themself). */

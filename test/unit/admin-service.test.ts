@@ -269,6 +269,28 @@ describe('AdminService', () => {
       await admin.setRoom('General', { invitations: 'inherit' });
     }));
 
+  test('with invitations in effect, the people a change makes members are invited, once', () =>
+    withAdmin(async (admin) => {
+      await seed(admin);
+      const since = async (uri: string) => (await admin.store.invitations.since(uri, 0, 100)).map((i) => i.roomId);
+      const general = await admin.getRoom('General');
+      // the seed created General with alice, bob and dave as members: each was invited by alice, its creator
+      assert.deepEqual(await since(DAVE), [general.id]);
+      assert.equal((await admin.store.invitations.since(BOB, 0, 10))[0]?.inviter, ALICE);
+      // adding a group invites its members who were not members already; nobody twice
+      const r = await admin.newRoom({ name: 'Team', category: 'Engineering', members: { replace: [DAVE] } });
+      await admin.setRoom('Team', { members: { add: ['group:eng'] } }, as(ADMIN));
+      assert.deepEqual(await since(ALICE), [general.id, r.id]);
+      assert.deepEqual(await since(DAVE), [general.id, r.id]);
+      await admin.setRoom('Team', { description: 'no membership change' });
+      assert.deepEqual(await since(BOB), [general.id, r.id]);
+      // no invitations where they are not in effect
+      await admin.setRoom('Team', { invitations: 'false', members: { add: [MALLORY] } });
+      await admin.setCategory('Engineering', { invitations: false });
+      await admin.newRoom({ name: 'Quiet', category: 'Engineering', members: { replace: [MALLORY] } });
+      assert.deepEqual(await since(MALLORY), []);
+    }));
+
   test('group cycles are rejected', () =>
     withAdmin(async (admin) => {
       await seed(admin);

@@ -79,7 +79,6 @@ describe('chat service', () => {
       pollMs: 20,
     });
     await chat.start();
-    await chat.primeInvitations();
   });
 
   after(async () => {
