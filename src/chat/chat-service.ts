@@ -346,6 +346,15 @@ export class ChatService {
     return out;
   }
 
+  /** Joins every room the user follows (bjoin at sign-in); followed rooms they may no longer read are skipped. */
+  async joinFollowed(session: Session): Promise<JoinOutcome[]> {
+    const follows = await this.follows(session.user);
+    return this.join(
+      session,
+      follows.map((f) => f.room.id),
+    );
+  }
+
   private async joinOne(s: LiveSession, roomId: string): Promise<JoinedRoom> {
     const subject = this.subject(s.user);
     const { room, category } = this.require(subject, roomId, 'join');

@@ -395,7 +395,16 @@ export class PchatConnection {
   /** Joins one room or many (bjoin); each succeeds or fails on its own. */
   async join(rooms: string | string[]): Promise<JoinOutcome[]> {
     const list = Array.isArray(rooms) ? rooms : [rooms];
-    const outcomes = await this.joinRaw(list);
+    return this.track(await this.joinRaw(list));
+  }
+
+  /** Joins every room the user follows (bjoin at sign-in). */
+  async joinFollowed(): Promise<JoinOutcome[]> {
+    return this.track((await this.request('join', { followed: true })).results as JoinOutcome[]);
+  }
+
+  /** Remembers the rooms joined and the newest message seen in each, for catch-up after a reconnect. */
+  private track(outcomes: JoinOutcome[]): JoinOutcome[] {
     for (const o of outcomes) {
       if (!o.ok) continue;
       const id = o.joined.room.id;

@@ -196,6 +196,23 @@ describe('websocket chat', () => {
     );
   });
 
+  test('join {followed: true} joins every followed room at once (bjoin at sign-in)', async () => {
+    const frank = await connect('frank');
+    await frank.client.follow(ids.open);
+    // a closed room frank is not a member of cannot be followed: NOT_A_MEMBER, and nothing is stored
+    await assert.rejects(frank.client.follow(ids.closed), { code: 'NOT_A_MEMBER' });
+    const bob = await connect('bob');
+    await bob.client.follow(ids.open);
+    await bob.client.follow(ids.auditorium);
+    const ofBob = await bob.conn.joinFollowed();
+    assert.deepEqual(ofBob.map((r) => (r.ok ? r.joined.room.id : r.code)).sort(), [ids.auditorium, ids.open].sort());
+    const ofFrank = await frank.conn.joinFollowed();
+    assert.deepEqual(
+      ofFrank.map((r) => (r.ok ? r.joined.room.id : r.code)),
+      [ids.open],
+    );
+  });
+
   test('history and search (CJK too) return what was posted, after a server restart', async () => {
     const alice = await connect('alice');
     const cjk = await alice.conn.post(ids.closed, { text: '我们在持久聊天室里讨论架构' });

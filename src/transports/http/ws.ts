@@ -61,6 +61,8 @@ const S = {
   join: z.union([
     z.object({ rooms: z.array(roomId).min(1).max(1000) }),
     z.object({ room: roomId }).transform((v) => ({ rooms: [v.room] })),
+    // bjoin of the followed rooms: what a client does at sign-in
+    z.object({ followed: z.literal(true) }).transform(() => ({ rooms: undefined })),
   ]),
   room: z.object({ room: roomId }),
   post: z.object({
@@ -294,7 +296,10 @@ type RequestHandler = (chat: ChatService, s: Session, f: Frame) => Promise<Paylo
 const HANDLERS: Record<string, RequestHandler> = {
   me: (_chat, s) => ({ user: s.user, displayName: s.displayName }),
   server: (chat) => ({ server: chat.serverInfo() }),
-  join: async (chat, s, f) => ({ results: await chat.join(s, S.join.parse(f).rooms) }),
+  join: async (chat, s, f) => {
+    const { rooms } = S.join.parse(f);
+    return { results: rooms ? await chat.join(s, rooms) : await chat.joinFollowed(s) };
+  },
   part: (chat, s, f) => {
     chat.part(s, S.room.parse(f).room);
     return {};
