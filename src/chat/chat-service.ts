@@ -251,6 +251,13 @@ export class ChatService {
     return rc;
   }
 
+  /** Whether `s` may do `action` in the room with this id (false for an unknown room). */
+  private may(s: Subject, roomId: string, action: RoomAction): boolean {
+    const r = this.model.rooms.get(roomId);
+    const c = r && this.model.categories.get(r.categoryId);
+    return r !== undefined && c !== undefined && decideRoom(s, r, c, action).allowed;
+  }
+
   private view(s: Subject, room: Room, category: Category): RoomView {
     const addin = room.addin ? this.model.addins.get(room.addin) : undefined;
     return {
@@ -348,10 +355,11 @@ export class ChatService {
 
   /** Joins every room the user follows (bjoin at sign-in); followed rooms they may no longer read are skipped. */
   async joinFollowed(session: Session): Promise<JoinOutcome[]> {
-    const follows = await this.follows(session.user);
+    const s = this.subject(session.user);
+    const readable = (await this.store.follows.list(session.user)).filter((f) => this.may(s, f.roomId, 'join'));
     return this.join(
       session,
-      follows.map((f) => f.room.id),
+      readable.map((f) => f.roomId),
     );
   }
 
@@ -637,11 +645,7 @@ export class ChatService {
   async follows(user: string): Promise<FollowView[]> {
     const s = this.subject(user);
     const list = await this.store.follows.list(user);
-    const visible = list.filter((f) => {
-      const r = this.model.rooms.get(f.roomId);
-      const c = r && this.model.categories.get(r.categoryId);
-      return r && c && decideRoom(s, r, c, 'read').allowed;
-    });
+    const visible = list.filter((f) => this.may(s, f.roomId, 'read'));
     const counts = await this.store.messages.countAfter(
       visible.map((f) => ({ roomId: f.roomId, afterId: f.lastReadId })),
     );
@@ -738,9 +742,7 @@ export class ChatService {
       if (!sessions || sessions.size === 0) continue;
       if (!feedMatches(f, m, text)) continue;
       const s = this.model.directory.resolveUser(f.user);
-      const r = this.model.rooms.get(m.roomId);
-      const c = r && this.model.categories.get(r.categoryId);
-      if (!s || !r || !c || !decideRoom(s, r, c, 'read').allowed) continue;
+      if (!s || !this.may(s, m.roomId, 'read')) continue;
       for (const sess of sessions)
         this.deliver(sess, { type: 'alert', filterId: f.id, filterName: f.name, message: m });
     }
