@@ -239,7 +239,7 @@ export class AdminService {
     const name = normalizeGroupName(nameInput, 'name');
     if (await this.store.groups.get(name))
       throw new PchatError('NAME_TAKEN', `name: group ${name} already exists`, { field: 'name' });
-    return this.saveGroup({ name, description: '', members: [] }, input);
+    return this.saveGroup({ name, description: '', members: [] }, input, actor);
   }
 
   async setGroup(
@@ -248,15 +248,19 @@ export class AdminService {
     actor: Actor = SYSTEM,
   ): Promise<Group> {
     await this.requireAdmin(actor);
-    return this.saveGroup(await this.getGroup(nameInput), input);
+    return this.saveGroup(await this.getGroup(nameInput), input, actor);
   }
 
-  private async saveGroup(base: Group, input: { description?: string; members?: ListEdit }): Promise<Group> {
+  private async saveGroup(
+    base: Group,
+    input: { description?: string; members?: ListEdit },
+    actor: Actor,
+  ): Promise<Group> {
     const g = { ...base };
     if (input.description !== undefined) g.description = validateDescription(input.description);
+    const dir = await this.directory();
     if (input.members) {
       g.members = applyListEdit(g.members, input.members);
-      const dir = await this.directory();
       this.checkPrincipalsExist(dir, g.members, 'members', base.members);
       for (const m of g.members) {
         if (m.startsWith('ou:') || m.startsWith('domain:'))
@@ -267,7 +271,28 @@ export class AdminService {
           });
       }
     }
-    await this.store.groups.put(g);
+    // People the group brings into rooms that list it (directly or through nesting) are invited there, as if
+    // they had been added to each room.
+    const after = new DirectorySnapshot(
+      [...dir.users.values()],
+      [...dir.groups.values()].filter((x) => x.name !== g.name).concat(g),
+      [...dir.policies.values()],
+    );
+    const invitations: { uri: string; roomId: string }[] = [];
+    if (input.members) {
+      const categories = new Map((await this.store.categories.list()).map((c) => [c.id, c]));
+      for (const r of await this.store.rooms.list()) {
+        const c = categories.get(r.categoryId);
+        if (!c || r.disabled || !invitationsInEffect(r, c) || !r.members.some((m) => m.startsWith('group:'))) continue;
+        const had = new Set(dir.expand(r.members).map((u) => u.uri));
+        for (const u of after.expand(r.members)) if (!had.has(u.uri)) invitations.push({ uri: u.uri, roomId: r.id });
+      }
+    }
+    const inviter = actor.kind === 'user' ? actor.uri : 'system';
+    await this.store.atomically(async (tx) => {
+      await tx.groups.put(g);
+      for (const i of invitations) await tx.invitations.create(i.uri, i.roomId, inviter);
+    });
     return g;
   }
 

@@ -284,6 +284,10 @@ describe('AdminService', () => {
       assert.deepEqual(await since(DAVE), [general.id, r.id]);
       await admin.setRoom('Team', { description: 'no membership change' });
       assert.deepEqual(await since(BOB), [general.id, r.id]);
+      // a group that gains a member brings them into every room that lists it: they are invited there
+      await admin.addUser('sip:zoe@contoso.com', {});
+      await admin.setGroup('eng', { members: { add: ['sip:zoe@contoso.com'] } });
+      assert.deepEqual(await since('sip:zoe@contoso.com'), [r.id]);
       // no invitations where they are not in effect
       await admin.setRoom('Team', { invitations: 'false', members: { add: [MALLORY] } });
       await admin.setCategory('Engineering', { invitations: false });
