@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ChatService } from '../../chat/chat-service.js';
+import { TokenBucket } from '../../chat/token-bucket.js';
 import type { ChatEvent, Session } from '../../chat/types.js';
 import { PchatError } from '../../core/errors.js';
 import { MESSAGE_KINDS } from '../../core/model.js';
@@ -109,8 +110,7 @@ class Connection {
   private authing: Promise<void> | undefined;
   alive = true;
   corked = false;
-  private tokens: number;
-  private refilledAt = Date.now();
+  private readonly bucket: TokenBucket;
   closed = false;
 
   constructor(
@@ -118,7 +118,7 @@ class Connection {
     readonly gw: WsGateway,
     readonly remote: string,
   ) {
-    this.tokens = gw.opts.rateBurst;
+    this.bucket = new TokenBucket(gw.opts.ratePerSecond, gw.opts.rateBurst);
   }
 
   get user(): string | undefined {
@@ -181,16 +181,6 @@ class Connection {
     });
   }
 
-  private takeToken(): boolean {
-    const now = Date.now();
-    const { ratePerSecond, rateBurst } = this.gw.opts;
-    this.tokens = Math.min(rateBurst, this.tokens + ((now - this.refilledAt) / 1000) * ratePerSecond);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   openSession(user: string): void {
     this.session = this.gw.chat.openSession(user, (e) => this.send(eventFrame(e)), 'ws');
   }
@@ -221,7 +211,7 @@ class Connection {
       this.sendError(null, new PchatError('BAD_REQUEST', 'id: a string or a number', { field: 'id' }));
       return;
     }
-    if (!this.takeToken()) {
+    if (!this.bucket.take()) {
       this.gw.metrics.wsRateLimited++;
       this.sendError(id, new PchatError('RATE_LIMITED'));
       return;

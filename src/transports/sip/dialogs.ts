@@ -8,9 +8,11 @@
 //   Call-ID, our own CSeq. A 481/487, or no answer within the transaction timeout, ends the dialog and its chat
 //   session. Any in-dialog request for a dialog we do not know gets 481, which makes SIPE rebuild its session
 //   (the reconnect path after a server restart).
+
 import { randomBytes } from 'node:crypto';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
+import { TokenBucket } from '../../chat/token-bucket.js';
 import { type Logger, silentLogger } from '../http/log.js';
 import { XccosSession } from '../xccos/xccos-session.js';
 import { createRequest, createResponse, parseCSeq, type SipRequest, type SipResponse } from './codec.js';
@@ -114,13 +116,12 @@ export class DialogManager {
   private readonly pendingInvites = new Map<string, { req: SipRequest; cancelled: boolean }>();
   private readonly limits: DialogLimits;
   private readonly log: Logger;
-  private tokens: number;
-  private tokensAt = Date.now();
+  private readonly bucket: TokenBucket;
 
   constructor(private readonly opts: DialogManagerOptions) {
     this.limits = { ...DEFAULT_DIALOG_LIMITS, ...opts.limits };
     this.log = opts.log ?? silentLogger;
-    this.tokens = this.limits.infoBurst;
+    this.bucket = new TokenBucket(this.limits.infoRatePerSecond, this.limits.infoBurst);
   }
 
   get size(): number {
@@ -313,25 +314,13 @@ export class DialogManager {
       this.respond(req, 481);
       return;
     }
-    if (!this.takeToken()) {
+    if (!this.bucket.take()) {
       this.respond(req, 503, { reason: 'Slow down', headers: [['Retry-After', '1']] });
       return;
     }
     dialog.session.handleInfo(req.body, (status, reason) => {
       if (!this.conn.isClosed) this.respond(req, status, reason ? { reason } : {});
     });
-  }
-
-  private takeToken(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(
-      this.limits.infoBurst,
-      this.tokens + ((now - this.tokensAt) / 1000) * this.limits.infoRatePerSecond,
-    );
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 
   /** Sends one envelope to the client in a server INFO and tracks the transaction. */

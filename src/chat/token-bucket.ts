@@ -1,0 +1,22 @@
+// A token bucket: `burst` requests at once, refilled at `ratePerSecond`. The per-connection rate limit of every
+// transport (WebSocket frames, SIP INFOs) is one of these.
+export class TokenBucket {
+  private tokens: number;
+  private refilledAt = Date.now();
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Takes one token; false when the bucket is empty (the request is over the limit). */
+  take(now = Date.now()): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
