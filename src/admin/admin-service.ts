@@ -125,7 +125,8 @@ export class AdminService {
     return s;
   }
 
-  private async requireAdmin(actor: Actor): Promise<void> {
+  /** NOT_ADMIN unless `actor` is the local operator or an enabled administrator. */
+  async requireAdmin(actor: Actor): Promise<void> {
     if (actor.kind === 'system') return;
     const u = await this.store.users.get(actor.uri);
     if (!u?.isAdmin || u.disabled) throw new PchatError('NOT_ADMIN');

@@ -138,8 +138,7 @@ export function mountAdminRoutes(parent: Router, deps: { chat: ChatService; admi
   /** Reads of the directory and settings: administrators only. */
   const adminActor = async (ctx: RequestContext): Promise<Actor> => {
     const a = await actor(ctx);
-    const u = a.kind === 'user' ? await admin.store.users.get(a.uri) : undefined;
-    if (!u?.isAdmin) throw new PchatError('NOT_ADMIN');
+    await admin.requireAdmin(a);
     return a;
   };
 
