@@ -274,19 +274,18 @@ export class AdminService {
     }
     // People the group brings into rooms that list it (directly or through nesting) are invited there, as if
     // they had been added to each room.
-    const after = new DirectorySnapshot(
-      [...dir.users.values()],
-      [...dir.groups.values()].filter((x) => x.name !== g.name).concat(g),
-      [...dir.policies.values()],
-    );
     const invitations: { uri: string; roomId: string }[] = [];
     if (input.members) {
+      const after = new DirectorySnapshot(
+        [...dir.users.values()],
+        [...dir.groups.values()].filter((x) => x.name !== g.name).concat(g),
+        [...dir.policies.values()],
+      );
       const categories = new Map((await this.store.categories.list()).map((c) => [c.id, c]));
       for (const r of await this.store.rooms.list()) {
         const c = categories.get(r.categoryId);
         if (!c || r.disabled || !invitationsInEffect(r, c) || !r.members.some((m) => m.startsWith('group:'))) continue;
-        const had = new Set(dir.expand(r.members).map((u) => u.uri));
-        for (const u of after.expand(r.members)) if (!had.has(u.uri)) invitations.push({ uri: u.uri, roomId: r.id });
+        for (const uri of newMembers(dir, r.members, after, r.members)) invitations.push({ uri, roomId: r.id });
       }
     }
     const inviter = actor.kind === 'user' ? actor.uri : 'system';
@@ -494,7 +493,7 @@ export class AdminService {
     validateRoom(r, category, dir);
     // With invitations in effect, everyone the change makes a member is invited (stored; delivered live by the
     // chat service from the change stream, or fetched later with getinv / GET /api/invitations).
-    const invite = invitationsInEffect(r, category) && !r.disabled ? newMembers(dir, base.members, r.members) : [];
+    const invite = invitationsInEffect(r, category) && !r.disabled ? newMembers(dir, base.members, dir, r.members) : [];
     const inviter = actor.kind === 'user' ? actor.uri : 'system';
     await this.store.atomically(async (tx) => {
       await tx.rooms.put(r);
@@ -790,10 +789,18 @@ async function scrubPrincipal(store: Store, ref: PrincipalRef): Promise<void> {
   }
 }
 
-/** The users a room's member list names after a change and did not name before (groups and OUs expanded). */
-function newMembers(dir: DirectorySnapshot, before: readonly PrincipalRef[], after: readonly PrincipalRef[]): string[] {
-  const had = new Set(dir.expand(before).map((u) => u.uri));
-  return dir
+/**
+ * The users a room's member list names after a change and did not name before (groups and OUs expanded, each
+ * list in its own directory: a group change alters the directory, a room change the list).
+ */
+function newMembers(
+  dirBefore: DirectorySnapshot,
+  before: readonly PrincipalRef[],
+  dirAfter: DirectorySnapshot,
+  after: readonly PrincipalRef[],
+): string[] {
+  const had = new Set(dirBefore.expand(before).map((u) => u.uri));
+  return dirAfter
     .expand(after)
     .map((u) => u.uri)
     .filter((uri) => !had.has(uri));
