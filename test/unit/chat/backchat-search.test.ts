@@ -74,7 +74,7 @@ for (const engine of ENGINES) {
     test('numbers beyond the safe range and hostile text answer INVALID_VALUE on both engines', async (t) => {
       if (!fx) return t.skip('PostgreSQL not reachable');
       for (const q of [
-        { beforeId: 99999999999999999999 },
+        { beforeId: Number('99999999999999999999') },
         { afterId: 1e23 },
         { beforeId: 1.5 },
         { afterId: Number.NaN },

@@ -96,7 +96,10 @@ for (const engine of ENGINES) {
       assert.equal(await fx.store.prefs.get(uri('bob'), 'rec.poison'), undefined);
       const errors = fx.logs.filter((l) => l.level === 'error');
       assert.ok(
-        errors.some((l) => l.msg === 'store commit failed' && (l.fields?.err as Error).message.includes('poison')),
+        errors.some(
+          (l) =>
+            l.msg === 'store commit failed' && String((l.fields?.err as Error | undefined)?.message).includes('poison'),
+        ),
       );
       assert.ok(errors.some((l) => l.msg === 'store commit of one message failed'));
       fx.core.closeSession(alice);
