@@ -181,15 +181,20 @@ export class ChatCore {
    * (its door closes the connection) and closed. Returns how many ended.
    */
   endSessions(user: string, reason: string, tokenHash?: string): number {
-    const set = this.userSessions.get(user);
-    if (!set) return 0;
     let n = 0;
-    for (const s of [...set]) {
+    for (const s of [...(this.userSessions.get(user) ?? [])]) {
       if (tokenHash !== undefined && s.tokenHash !== tokenHash) continue;
       this.deliver(s, { type: 'ended', code: 'TOKEN_INVALID', message: reason });
       this.closeSession(s, 'ended');
       n++;
     }
+    // doors that hold credentials of their own (a SIP registration) drop them too
+    this.events.emit('credentials.revoked', {
+      user,
+      reason,
+      at: Date.now(),
+      ...(tokenHash !== undefined ? { tokenHash } : {}),
+    });
     return n;
   }
 

@@ -94,14 +94,20 @@ describe('ending a SIP dialog when the password changes', () => {
       `<chanid key="0" domain="${SIP_DOMAIN}" value="${fx.rooms.general}"/>`,
     );
     assert.match(rpl, /SUCCESS_OK/);
+    // a second connection whose chat dialog has not sent a command yet (no chat session behind it)
+    const { client: idle } = await fx.login('bob');
     const web = fx.webUser('bob');
     const alice = fx.webUser('alice');
     const sessionsBefore = fx.chat.stats().sessions;
     await fx.admin.setUser(`sip:bob@${SIP_DOMAIN}`, { password: 'another password 1' });
     await eventually(() => client.arrivals.some((a) => a.startsWith('BYE')), 5000, 'BYE from the server');
+    await eventually(() => idle.arrivals.some((a) => a.startsWith('BYE')), 5000, 'BYE on the idle dialog');
     await eventually(() => fx.chat.stats().sessions === sessionsBefore - 2, 5000, 'both bob sessions ended');
     assert.ok(web.events.some((e) => e.type === 'ended'));
     assert.equal(alice.events.length, 0);
     assert.doesNotThrow(() => fx.chat.core.liveSession(alice));
+    // the registration ended with the old password: the connection must register again
+    const sub = await client.subscribe();
+    assert.equal(sub.status, 403);
   });
 });
