@@ -91,7 +91,7 @@ export class ChatCore {
   private readonly sessions = new Map<string, LiveSession>();
   private readonly userSessions = new Map<string, Set<LiveSession>>();
   private readonly live = new Map<string, LiveRoom>();
-  private readonly dedupe = new Dedupe(512);
+  private readonly dedupe = new Dedupe();
   private readonly unsubscribe: (() => void)[] = [];
   private pending: PendingPost[] = [];
   private flushScheduled = false;
@@ -366,10 +366,7 @@ export class ChatCore {
       }
     }
     const ev = { who: this.who(s), where: this.where(roomId), at: Date.now(), session: s, reason, lastOfUser };
-    if (lr && lr.sessions.size === 0) {
-      this.live.delete(roomId);
-      this.dedupe.forget(roomSubject(roomId));
-    }
+    if (lr && lr.sessions.size === 0) this.live.delete(roomId);
     return ev;
   }
 
