@@ -211,7 +211,9 @@ export class PchatConnection {
       p.reject(new PchatApiError('DISCONNECTED', 'the connection dropped before the answer'));
       this.pending.delete(id);
     }
-    if (this.closedByUser || !this.opts.reconnect || this.state === 'connecting') {
+    // 4001: the server ended the session (token revoked, password changed). Reconnecting would retry a dead
+    // credential (and, with a stale password, count as password guessing): stay closed.
+    if (this.closedByUser || !this.opts.reconnect || this.state === 'connecting' || code === 4001) {
       if (this.state !== 'connecting') {
         this.state = 'closed';
         this.emit('closed', { code, reason });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { PchatClient } from '../../src/client/index.js';
 import { PASSWORD, type ServerProcess, seedStandard, startServer, tempDataDir, uri } from '../support/server.js';
 import { eventually, DOMAIN as SIP_DOMAIN, type SipFixture, startSipFixture } from '../support/sip-client.js';
 
@@ -76,6 +77,38 @@ describe('ending live sessions when a credential is revoked', () => {
       await b.closed;
     });
   }
+});
+
+describe('the SDK and a revoked token', () => {
+  const data = tempDataDir();
+  let server: ServerProcess;
+  before(async () => {
+    await seedStandard(data.dir);
+    server = await startServer(data.dir);
+  });
+  after(async () => {
+    await server?.stop();
+    data.remove();
+  });
+
+  test('a connection ended with 4001 stays closed instead of reconnecting', async () => {
+    const client = new PchatClient(server.url);
+    await client.signIn(uri('bob'), PASSWORD);
+    const conn = await client.connect({ reconnect: true });
+    const closed = new Promise<{ code: number }>((resolve) => conn.on('closed', (e) => resolve(e)));
+    let reconnecting = false;
+    conn.on('disconnected', () => {
+      reconnecting = true;
+    });
+    const r = await fetch(`${server.url}/api/sessions/current`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${client.token}` },
+    });
+    assert.ok(r.status < 300);
+    assert.equal((await closed).code, 4001);
+    assert.equal(conn.state, 'closed');
+    assert.equal(reconnecting, false);
+  });
 });
 
 describe('ending a SIP dialog when the password changes', () => {
