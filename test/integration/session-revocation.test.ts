@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { PchatClient } from '../../src/client/index.js';
-import { PASSWORD, type ServerProcess, seedStandard, startServer, tempDataDir, uri } from '../support/server.js';
+import {
+  PASSWORD,
+  type ServerProcess,
+  seedStandard,
+  startServer,
+  tempDataDir,
+  uri,
+  withAdmin,
+} from '../support/server.js';
 import { eventually, DOMAIN as SIP_DOMAIN, type SipFixture, startSipFixture } from '../support/sip-client.js';
 
 async function signIn(base: string, user: string): Promise<string> {
@@ -91,23 +99,35 @@ describe('the SDK and a revoked token', () => {
     data.remove();
   });
 
-  test('a connection ended with 4001 stays closed instead of reconnecting', async () => {
+  test('a revoked token: the connection is ended with 4001 and signs in again with the kept credentials', async () => {
     const client = new PchatClient(server.url);
     await client.signIn(uri('bob'), PASSWORD);
     const conn = await client.connect({ reconnect: true });
-    const closed = new Promise<{ code: number }>((resolve) => conn.on('closed', (e) => resolve(e)));
-    let reconnecting = false;
-    conn.on('disconnected', () => {
-      reconnecting = true;
-    });
+    const dropped = new Promise<{ code: number }>((resolve) => conn.on('disconnected', (e) => resolve(e)));
+    const reconnected = conn.next('reconnected');
+    const old = client.token;
     const r = await fetch(`${server.url}/api/sessions/current`, {
       method: 'DELETE',
-      headers: { authorization: `Bearer ${client.token}` },
+      headers: { authorization: `Bearer ${old}` },
     });
     assert.ok(r.status < 300);
+    assert.equal((await dropped).code, 4001);
+    await reconnected;
+    assert.notEqual(client.token, old, 'a fresh token');
+    await conn.close();
+  });
+
+  test('a changed password: the connection is ended and stops after one refused sign-in', async () => {
+    const client = new PchatClient(server.url);
+    await client.signIn(uri('carol'), PASSWORD);
+    const conn = await client.connect({ reconnect: true });
+    const errors: string[] = [];
+    conn.on('error', (e) => void errors.push(e.code));
+    const closed = new Promise<{ code: number }>((resolve) => conn.on('closed', (e) => resolve(e)));
+    await withAdmin(data.dir, (admin) => admin.setUser(uri('carol'), { password: 'a brand new password' }));
     assert.equal((await closed).code, 4001);
     assert.equal(conn.state, 'closed');
-    assert.equal(reconnecting, false);
+    assert.deepEqual(errors, ['AUTH_FAILED'], 'one sign-in attempt with the old password, not a loop');
   });
 });
 
