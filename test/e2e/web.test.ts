@@ -7,23 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { seriousViolations } from './support/axe.js';
-import { missing, SHOTS, shot, signIn, startWeb, type Web } from './support/harness.js';
+import { missing, open, post, SHOTS, shot, signIn, startWeb, type Web } from './support/harness.js';
 
 const skip = missing();
 if (skip) console.log(`# SKIPPED web client suite: ${skip}`);
-
-async function open(page: Page, hash: string): Promise<void> {
-  await page.evaluate((h) => {
-    location.hash = h;
-  }, hash);
-}
-
-async function post(page: Page, text: string): Promise<void> {
-  const box = page.locator('#composer-text');
-  await box.fill(text);
-  await box.press('Enter');
-  await page.locator('.msg .text', { hasText: text }).first().waitFor();
-}
 
 async function assertAccessible(page: Page, view: string): Promise<void> {
   const v = await seriousViolations(page);

@@ -196,3 +196,18 @@ export async function shot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path });
   return path;
 }
+
+/** Goes to a hash route of the client without reloading it. */
+export async function open(page: Page, hash: string): Promise<void> {
+  await page.evaluate((h) => {
+    location.hash = h;
+  }, hash);
+}
+
+/** Types a message into the open room's composer, sends it with Enter and waits until it shows. */
+export async function post(page: Page, text: string): Promise<void> {
+  const box = page.locator('#composer-text');
+  await box.fill(text);
+  await box.press('Enter');
+  await page.locator('.msg .text', { hasText: text }).first().waitFor();
+}

@@ -177,6 +177,14 @@ export class ChatSession extends Observable {
   private onOtherEvent(e: ChatEvent): void {
     const raw = e as unknown as Record<string, unknown>;
     const type = String(raw.type);
+    if (type === 'ended') {
+      // the server ended this session (token revoked, password changed): sign in again
+      this.notice = { code: String(raw.code ?? 'TOKEN_INVALID'), message: String(raw.message ?? '') };
+      this.connState = 'closed';
+      storeToken(null);
+      this.changed();
+      return;
+    }
     let mod: Moderation | undefined;
     if (/^message\.(removed|deleted)$/.test(type)) {
       const id = Number(raw.messageId ?? raw.id ?? (raw.message as MessageView | undefined)?.id);

@@ -109,6 +109,14 @@ function Shell({ session, onSignOut }: { session: ChatSession; onSignOut: () => 
             </button>
           </div>
         )}
+        {state === 'closed' && (
+          <div class="notice" role="alert">
+            <span>{t('conn.closedHint')}</span>
+            <button type="button" onClick={signOut}>
+              {t('signIn.again')}
+            </button>
+          </div>
+        )}
         <Routed session={session} />
       </main>
     </div>
