@@ -28,6 +28,9 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
   });
 
   test('two browser users chat live; alerts, stories and links look distinct; unread counts', async () => {
+    const alice = await web.api('alice');
+    await alice.follow(web.seed.general);
+    await alice.follow(web.seed.closed);
     const a = await web.page();
     const b = await web.page();
     await signIn(a, 'alice');
@@ -248,9 +251,26 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     assert.equal(await cn.locator('html').getAttribute('lang'), 'zh-CN');
     await signIn(cn, 'alice');
     assert.equal(await cn.locator('#rooms-nav a[href="#/search"]').textContent(), '搜索');
-    await open(cn, `#/room/${web.seed.general}`);
+    // a room with Chinese content, for the screenshot of the README's tour
+    const alice = await web.api('alice');
+    const bob = await web.api('bob');
+    const room = await alice.admin.newRoom({
+      name: '发布计划',
+      category: web.seed.category,
+      privacy: 'open',
+      description: '版本发布的讨论',
+    });
+    await alice.follow(room.id);
+    await bob.post(room.id, { text: '大家好，下周五发布 2.0 版本。' });
+    await alice.post(room.id, { kind: 'alert', text: '周四晚上 22:00 冻结代码' });
+    await bob.post(room.id, { kind: 'story', title: '发布说明', text: '新增网页客户端、主题源和跨聊天室搜索。' });
+    await alice.post(room.id, { text: `测试计划见 https://example.com/plan 和 ma-chan://pchat.local/${web.seed.closed}` });
+    await open(cn, `#/room/${room.id}`);
     await cn.locator('#composer-text').waitFor();
     assert.equal(await cn.locator('.composer button[type=submit]').textContent(), '发送');
+    await cn.locator('.msg-story .story-title', { hasText: '发布说明' }).waitFor();
+    await cn.locator('.room-actions button[aria-controls=side-pane]').first().click();
+    await cn.locator('.people li').first().waitFor();
     await shot(cn, 'room-zh-CN');
 
     const tw = await web.page({ locale: 'zh-TW' });

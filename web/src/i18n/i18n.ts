@@ -1,21 +1,11 @@
 // The message catalogue in use, the locale (browser default, user's choice kept), and Intl formatters.
 import { useEffect, useState } from 'preact/hooks';
 import { type Catalogue, catalogues, type Key, LOCALES, type Locale } from './catalogue.js';
+import { pickLocale } from './pick.js';
+
+export { pickLocale };
 
 const PICK_KEY = 'pchat.locale';
-
-/** The best of our locales for a list of BCP 47 tags (navigator.languages). */
-export function pickLocale(tags: readonly string[]): Locale {
-  for (const raw of tags) {
-    const tag = raw.toLowerCase();
-    if (tag.startsWith('zh')) {
-      if (/^zh-(tw|hk|mo)\b/.test(tag) || tag.includes('hant')) return 'zh-TW';
-      return 'zh-CN';
-    }
-    if (tag.startsWith('en')) return 'en';
-  }
-  return 'en';
-}
 
 function initialLocale(): Locale {
   try {

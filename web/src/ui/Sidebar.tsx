@@ -64,12 +64,12 @@ export function Sidebar({ session, open }: { session: ChatSession; open: boolean
                 href={href('room', f.room.id)}
                 aria-current={cur('room', f.room.id)}
                 data-room={f.room.name}
-                aria-label={f.unread > 0 ? t('nav.roomUnread', { name: f.room.name, n: f.unread }) : f.room.name}
               >
                 <span class="room-name">{f.room.name}</span>
                 {f.unread > 0 && (
-                  <span class="badge unread" aria-hidden="true">
-                    {f.unread}
+                  <span>
+                    <span class="badge unread">{f.unread}</span>
+                    <span class="sr-only"> {t('nav.unread')}</span>
                   </span>
                 )}
               </a>
