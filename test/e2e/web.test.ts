@@ -230,6 +230,28 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     assert.equal(await c.locator('.room-actions a[href^="#/manage"]').count(), 0);
   });
 
+  test("a room's add-in opens in a sandboxed side pane with the room's context", async () => {
+    const alice = await web.api('alice');
+    await alice.admin.newAddin({ name: 'board', url: 'http://127.0.0.1:9/board' });
+    const room = await alice.admin.newRoom({
+      name: 'with-addin',
+      category: web.seed.category,
+      privacy: 'open',
+      addin: 'board',
+    });
+    const b = await web.page();
+    await signIn(b, 'bob');
+    await open(b, `#/room/${room.id}`);
+    await b.locator('.room-actions button[aria-controls=side-pane]').nth(1).click();
+    const frame = b.locator('#side-pane iframe.addin');
+    await frame.waitFor({ state: 'attached' });
+    assert.equal(await frame.getAttribute('sandbox'), 'allow-scripts allow-forms allow-popups');
+    const src = new URL((await frame.getAttribute('src')) ?? '');
+    assert.equal(src.origin + src.pathname, 'http://127.0.0.1:9/board');
+    assert.equal(src.searchParams.get('roomUri'), `ma-chan://pchat.local/${room.id}`);
+    assert.equal(src.searchParams.get('user'), 'sip:bob@pchat.local');
+  });
+
   test('topic feeds: a filter made in the browser alerts live', async () => {
     const a = await web.page();
     await signIn(a, 'alice');
@@ -264,7 +286,9 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     await bob.post(room.id, { text: '大家好，下周五发布 2.0 版本。' });
     await alice.post(room.id, { kind: 'alert', text: '周四晚上 22:00 冻结代码' });
     await bob.post(room.id, { kind: 'story', title: '发布说明', text: '新增网页客户端、主题源和跨聊天室搜索。' });
-    await alice.post(room.id, { text: `测试计划见 https://example.com/plan 和 ma-chan://pchat.local/${web.seed.closed}` });
+    await alice.post(room.id, {
+      text: `测试计划见 https://example.com/plan 和 ma-chan://pchat.local/${web.seed.closed}`,
+    });
     await open(cn, `#/room/${room.id}`);
     await cn.locator('#composer-text').waitFor();
     assert.equal(await cn.locator('.composer button[type=submit]').textContent(), '发送');

@@ -233,6 +233,8 @@ export class ChatSession extends Observable {
     if (!o) throw new PchatApiError('INTERNAL', 'no answer');
     if (!o.ok) throw new PchatApiError(o.code, o.message);
     const live = this.track(o.joined.room, o.joined.roster, o.joined.large);
+    // a follow made elsewhere (another tab or device) shows once the room is opened
+    if (!this.follows.has(roomId)) void this.refreshFollows().catch(() => {});
     this.changed();
     return { live, history: o.joined.history };
   }

@@ -17,6 +17,7 @@ export function Composer({ session, room }: { session: ChatSession; room: RoomVi
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<{ name: string; sent: number; total: number } | null>(null);
   const [uploadError, setUploadError] = useState<string | null>(null);
+  const [chosen, setChosen] = useState<string | null>(null);
   const composing = useRef(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const textArea = useRef<HTMLTextAreaElement>(null);
@@ -81,6 +82,7 @@ export function Composer({ session, room }: { session: ChatSession; room: RoomVi
         setProgress({ name: file.name, sent, total }),
       );
       if (fileInput.current) fileInput.current.value = '';
+      setChosen(null);
       setTimeout(() => setProgress(null), 1500);
     } catch (e) {
       setUploadError(errorText(e));
@@ -156,8 +158,21 @@ export function Composer({ session, room }: { session: ChatSession; room: RoomVi
       )}
       {room.fileUpload && (
         <div class="composer-row upload">
-          <label for="composer-file">{t('file.choose')}</label>
-          <input id="composer-file" type="file" ref={fileInput} />
+          {/* the native file input's own words come from the browser, not our catalogue: it is hidden
+              behind a label that looks like a button and keeps the keyboard focus */}
+          <span class="file-pick">
+            <input
+              id="composer-file"
+              type="file"
+              ref={fileInput}
+              class="file-input"
+              onChange={(e) => setChosen(e.currentTarget.files?.[0]?.name ?? null)}
+            />
+            <label for="composer-file" class="file-label">
+              {t('file.choose')}
+            </label>
+          </span>
+          <span class="muted small">{chosen ?? t('file.none')}</span>
           <button type="button" onClick={upload} disabled={progress !== null && pct < 100}>
             {t('file.upload')}
           </button>

@@ -60,11 +60,7 @@ export function Sidebar({ session, open }: { session: ChatSession; open: boolean
         <ul class="followed" aria-labelledby="followed-heading">
           {follows.map((f) => (
             <li key={f.room.id}>
-              <a
-                href={href('room', f.room.id)}
-                aria-current={cur('room', f.room.id)}
-                data-room={f.room.name}
-              >
+              <a href={href('room', f.room.id)} aria-current={cur('room', f.room.id)} data-room={f.room.name}>
                 <span class="room-name">{f.room.name}</span>
                 {f.unread > 0 && (
                   <span>
