@@ -226,8 +226,21 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     await c.locator('#room-title', { hasText: 'launch-planning' }).waitFor();
     await post(c, 'carol joined the launch');
     await d.locator('.msg .text', { hasText: 'carol joined the launch' }).waitFor();
-    // carol manages nothing: no management link
+    // carol manages nothing: no management link, and the page itself refuses her without a form
     assert.equal(await c.locator('.room-actions a[href^="#/manage"]').count(), 0);
+    const roomId = new URL(d.url()).hash.split('/')[2] as string;
+    await open(c, `#/manage/${roomId}`);
+    await c.locator('#manage-title + .error').waitFor();
+    assert.equal(await c.locator('form.manage').count(), 0);
+    // dave, its manager, edits it: the change reaches carol's open room view live
+    await open(c, `#/room/${roomId}`);
+    await c.locator('#room-title', { hasText: 'launch-planning' }).waitFor();
+    await d.locator('.room-actions a[href^="#/manage"]').click();
+    await d.locator('#room-description').fill('Launch moved to March');
+    await d.locator('#room-membersAdd, #room-members').first().fill('sip:bob@pchat.local');
+    await d.locator('form.manage button[type=submit]').click();
+    await d.locator('form.manage .ok').waitFor();
+    await c.locator('.room-desc', { hasText: 'Launch moved to March' }).waitFor();
   });
 
   test("a room's add-in opens in a sandboxed side pane with the room's context", async () => {

@@ -116,7 +116,15 @@ export function Manage({ session, roomId }: { session: ChatSession; roomId: stri
     })();
   }, [roomId]);
 
-  const set = <K extends keyof Form>(k: K, v: Form[K]) => setForm((f) => ({ ...f, [k]: v }));
+  const set = <K extends keyof Form>(k: K, v: Form[K]) => {
+    setForm((f) => ({ ...f, [k]: v }));
+    // a refusal stays next to its field until the field is changed
+    setErrors((e) => {
+      if (!(k in e)) return e;
+      const { [k]: _gone, ...rest } = e;
+      return rest;
+    });
+  };
 
   if (loadError)
     return (
