@@ -202,7 +202,10 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
   test('a category creator creates a room that a member then joins; refusals show at their field', async () => {
     const d = await web.page();
     await signIn(d, 'dave');
-    await open(d, '#/manage');
+    // the page a RoomManagementUrl points at: /manage on the server (the session resumes from its token)
+    await d.goto(`${web.base}/manage`);
+    await d.locator('.conn[data-state=open]').waitFor();
+    await d.locator('#manage-title').waitFor();
     await d.locator('#room-name').fill('general');
     await d.locator('#room-category').fill('Engineering');
     await d.locator('form.manage button[type=submit]').click();
