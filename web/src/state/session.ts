@@ -30,10 +30,10 @@ export interface FeedAlert {
   message: MessageView;
 }
 
-/** A message removed or replaced by moderation, as far as the server tells us. */
+/** Messages removed or replaced by an administrator (or purged by retention), as the server announces them. */
 export type Moderation =
-  | { kind: 'removed'; roomId: string; messageId: number }
-  | { kind: 'replaced'; message: MessageView };
+  | { kind: 'removed'; roomId: string; ids: number[] }
+  | { kind: 'replaced'; roomId: string; ids: number[]; text: string };
 
 const TOKEN_KEY = 'pchat.token';
 
@@ -186,13 +186,11 @@ export class ChatSession extends Observable {
       return;
     }
     let mod: Moderation | undefined;
-    if (/^message\.(removed|deleted)$/.test(type)) {
-      const id = Number(raw.messageId ?? raw.id ?? (raw.message as MessageView | undefined)?.id);
-      const roomId = String(raw.roomId ?? (raw.message as MessageView | undefined)?.roomId ?? '');
-      if (Number.isFinite(id)) mod = { kind: 'removed', roomId, messageId: id };
-    } else if (/^message\.(replaced|edited|updated)$/.test(type) && raw.message) {
-      mod = { kind: 'replaced', message: raw.message as MessageView };
-    }
+    const roomId = String(raw.roomId ?? '');
+    const ids = (Array.isArray(raw.ids) ? raw.ids : [raw.messageId ?? raw.id]).map(Number).filter(Number.isFinite);
+    if (type === 'message.removed' && ids.length) mod = { kind: 'removed', roomId, ids };
+    else if (type === 'message.replaced' && ids.length)
+      mod = { kind: 'replaced', roomId, ids, text: String(raw.text ?? '') };
     if (mod) for (const fn of [...this.moderationSubs]) fn(mod);
   }
 

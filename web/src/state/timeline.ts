@@ -90,16 +90,21 @@ export class Timeline extends Observable {
     this.changed();
   }
 
-  remove(messageId: number): void {
-    if (!this.items.some((m) => m.id === messageId)) return;
-    this.removed = new Set(this.removed).add(messageId);
+  /** Messages removed by moderation stay in place, shown as removed. */
+  remove(ids: number[]): void {
+    const here = ids.filter((id) => this.items.some((m) => m.id === id));
+    if (here.length === 0) return;
+    const next = new Set(this.removed);
+    for (const id of here) next.add(id);
+    this.removed = next;
     this.changed();
   }
 
-  replace(m: MessageView): void {
-    const i = this.items.findIndex((x) => x.id === m.id);
-    if (i < 0) return;
-    this.items = [...this.items.slice(0, i), m, ...this.items.slice(i + 1)];
+  /** Messages whose text moderation replaced: the new text, marked as replaced. */
+  replace(ids: number[], text: string): void {
+    const set = new Set(ids);
+    if (!this.items.some((m) => set.has(m.id))) return;
+    this.items = this.items.map((m) => (set.has(m.id) ? { ...m, text, title: null, links: [], replaced: true } : m));
     this.changed();
   }
 

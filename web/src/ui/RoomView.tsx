@@ -1,7 +1,6 @@
 // A room: header and actions, the virtualised history (scroll-back by id pages, live messages, a jump to
 // one message), the composer, the participants and the add-in pane.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { MessageView } from '../../../src/client/index.js';
 import { errorText, fmtNumber, t } from '../i18n/i18n.js';
 import { useObservable } from '../state/observable.js';
 import type { ChatSession, LiveRoom } from '../state/session.js';
@@ -40,8 +39,9 @@ export function RoomView({
         setAnnounce(t('room.announce', { author: m.authorName, text: m.title ? `${m.title}: ${m.text}` : m.text }));
     });
     const offMod = session.onModeration((mod) => {
-      if (mod.kind === 'removed') timeline.remove(mod.messageId);
-      else timeline.replace({ ...mod.message, replaced: true } as MessageView);
+      if (mod.roomId && mod.roomId !== roomId) return;
+      if (mod.kind === 'removed') timeline.remove(mod.ids);
+      else timeline.replace(mod.ids, mod.text);
     });
     const offRe = session.onReconnected(() => {
       if (!timeline.hasNewer) void timeline.loadNewer();
