@@ -1,5 +1,5 @@
-// The web client against a server on PostgreSQL: live chat, a file and a search through the browser
-// (the store-facing paths the SQLite suite covers, on the pool's engine).
+// The web client against a server on PostgreSQL: live chat, the large-room state, a file and a search
+// through the browser (the store-facing paths the SQLite suite covers, on the pool's engine).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ describe('web client on PostgreSQL', { skip: skip !== undefined, timeout: 180_00
 
   before(async () => {
     schema = await pgSchema('web client on PostgreSQL');
-    if (schema) web = await startWeb({ db: schema.url });
+    // a participant limit of 1 makes a room of two a large room
+    if (schema) web = await startWeb({ db: schema.url, config: { participantUpdateLimit: 1 } });
   });
   after(async () => {
     await web?.stop();
@@ -37,6 +38,11 @@ describe('web client on PostgreSQL', { skip: skip !== undefined, timeout: 180_00
     await b.locator('#composer-text').waitFor();
     await post(a, 'hello over postgres 你好');
     await b.locator('.msg .text', { hasText: 'hello over postgres 你好' }).waitFor();
+    // bob joined second, above the limit: a large room shows no participant list, only the count
+    await b.locator('.room-actions button[aria-controls=side-pane]').first().click();
+    await b.locator('#side-pane p').waitFor();
+    assert.match((await b.locator('#side-pane p').textContent()) ?? '', /large room \(2 participants\)/);
+    assert.equal(await b.locator('#side-pane .people').count(), 0);
 
     const bytes = randomBytes(256 * 1024);
     const src = join(SHOTS, 'pg-upload.bin');

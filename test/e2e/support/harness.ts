@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { AdminService } from '../../../src/admin/admin-service.js';
-import { PchatClient } from '../../../src/client/index.js';
+import { type ChatConfig, PchatClient } from '../../../src/client/index.js';
 import { openStore } from '../../../src/store/open.js';
 import { DOMAIN, PASSWORD, type ServerProcess, startServer, tempDataDir, uri } from '../../support/server.js';
 import { startStaticProxy } from './static-proxy.js';
@@ -52,9 +52,10 @@ export function missing(): string | undefined {
  * (the whole domain; dave may create rooms); rooms: general (open), secret-room (secret: alice, bob),
  * closed-room (closed: alice, bob, dave), stage (auditorium; presenter alice).
  */
-async function seed(store: Awaited<ReturnType<typeof openStore>>): Promise<Seed> {
+async function seed(store: Awaited<ReturnType<typeof openStore>>, config: Partial<ChatConfig>): Promise<Seed> {
   const admin = new AdminService(store, { realm: 'pchat', domain: DOMAIN, pool: DOMAIN });
   await admin.setPolicy('global', { enablePersistentChat: true });
+  if (Object.keys(config).length > 0) await admin.setConfig(config);
   const names: Record<string, string> = { alice: 'Alice', bob: 'Bob', carol: 'Carol', dave: 'Dave' };
   for (const [n, display] of Object.entries(names))
     await admin.addUser(uri(n), { displayName: display, password: PASSWORD, isAdmin: n === 'alice' });
@@ -93,12 +94,12 @@ async function seed(store: Awaited<ReturnType<typeof openStore>>): Promise<Seed>
   return { category: cat.id, general: general.id, secret: secret.id, closed: closed.id, auditorium: auditorium.id };
 }
 
-export async function startWeb(opts: { db?: string } = {}): Promise<Web> {
+export async function startWeb(opts: { db?: string; config?: Partial<ChatConfig> } = {}): Promise<Web> {
   const tmp = tempDataDir('pchat-e2e-');
   const store = await openStore({ dataDir: tmp.dir, ...(opts.db ? { db: opts.db } : {}) });
   let s: Seed;
   try {
-    s = await seed(store);
+    s = await seed(store, opts.config ?? {});
   } finally {
     await store.close();
   }
