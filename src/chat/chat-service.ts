@@ -825,10 +825,18 @@ export class ChatService {
     return { domain: this.opts.domain, config: { ...this.model.config }, serverTime: Date.now(), version: VERSION };
   }
 
-  stats(): { sessions: number; users: number; activeRooms: number; joins: number } {
+  stats(): {
+    sessions: number;
+    users: number;
+    activeRooms: number;
+    joins: number;
+    byDoor: Record<string, number>;
+  } {
     let joins = 0;
     for (const lr of this.live.values()) joins += lr.sessions.size;
-    return { sessions: this.sessions.size, users: this.userSessions.size, activeRooms: this.live.size, joins };
+    const byDoor: Record<string, number> = {};
+    for (const s of this.sessions.values()) byDoor[s.transport] = (byDoor[s.transport] ?? 0) + 1;
+    return { sessions: this.sessions.size, users: this.userSessions.size, activeRooms: this.live.size, joins, byDoor };
   }
 
   // ---- live effects of admin changes ---------------------------------------------------------------------

@@ -19,4 +19,15 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** Milliseconds until the next token (0 when one is there). */
+  waitMs(now = Date.now()): number {
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /** Refilled to the burst: holding it changes nothing. */
+  full(now = Date.now()): boolean {
+    return this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond >= this.burst;
+  }
 }
