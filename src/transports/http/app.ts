@@ -8,8 +8,13 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
@@ -59,11 +64,12 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   const maxHeaderSize = deps.maxHeaderBytes ?? 16 * 1024;
   const app = Fastify({
     loggerInstance: httpLog.pino as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // one debug line per request comes from our onResponse hook instead
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: MAX_JSON_BODY,
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: false,
     serverFactory: (handler) => createServer({ maxHeaderSize }, handler),
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -121,6 +127,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
 
   const gateway = new WsGateway(deps.chat, metrics, log.child({ door: 'ws' }), deps.ws, deps.limiter);

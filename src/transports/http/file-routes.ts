@@ -4,7 +4,7 @@
 // the session, descriptor and temp file are released at once. These routes live in their own Fastify scope:
 // their bodies are never parsed as JSON.
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -67,9 +67,10 @@ export async function mountFileRoutes(scope: FastifyInstance, deps: FileRouteDep
         reply.status(201);
         return { message };
       } catch (e) {
+        req.raw.unpipe();
         upload.body.destroy();
         // The client went away part-way: nobody will read the answer; say so in the log, not as a store fault.
-        if (req.raw.destroyed && !req.raw.complete)
+        if (!req.raw.complete && (req.raw.destroyed || req.raw.socket?.destroyed))
           throw new PchatError('BAD_REQUEST', 'The upload was cut off by the client.');
         await drain(req.raw);
         throw e;
@@ -138,11 +139,19 @@ function rawFile(req: FastifyRequest): Upload | PchatError {
   if (typeof rawName !== 'string' || rawName === '') return invalid('name', 'send the file name in X-File-Name');
   if (contentType.startsWith('multipart/'))
     return new PchatError('BAD_REQUEST', 'A multipart upload must be multipart/form-data with one file part.');
+  // The body reaches the file store through a PassThrough, so a refusal while streaming (FILE_TOO_LARGE) can
+  // unpipe and still drain the request and answer; a client that goes away part-way fails the PassThrough.
+  const body = new PassThrough();
+  const raw = req.raw;
+  raw.pipe(body);
+  raw.once('close', () => {
+    if (!raw.complete) body.destroy(new PchatError('BAD_REQUEST', 'The upload was cut off by the client.'));
+  });
   return {
     name: decodeHeader(rawName),
     contentType,
     size: declared !== undefined && Number.isFinite(declared) ? declared : undefined,
-    body: req.raw,
+    body,
   };
 }
 
