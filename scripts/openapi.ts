@@ -24,7 +24,9 @@ try {
       // missing counts as different
     }
     if (committed !== doc) {
-      process.stderr.write('docs/openapi.json differs from the routes\' schemas: run `npm run openapi` and commit it.\n');
+      process.stderr.write(
+        "docs/openapi.json differs from the routes' schemas: run `npm run openapi` and commit it.\n",
+      );
       process.exitCode = 1;
     } else process.stdout.write('docs/openapi.json matches the routes.\n');
   } else {

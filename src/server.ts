@@ -4,14 +4,14 @@
 import type { AddressInfo } from 'node:net';
 import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
 import { ChatService } from './chat/chat-service.js';
+import { type RateLimitOptions, UserRateLimiter } from './chat/user-rate-limiter.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
-import { openStore } from './store/open.js';
-import type { Store } from './store/port.js';
-import { type RateLimitOptions, UserRateLimiter } from './chat/user-rate-limiter.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/port.js';
 import { createHttpApp } from './transports/http/app.js';
 import type { WsOptions } from './transports/http/ws.js';
 import { startSipServer } from './transports/sip/sip-server.js';
@@ -69,7 +69,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     });
     await chat.start();
     metrics.start();
-    const limiter = new UserRateLimiter(opts.rateLimit);
+    const limiter = new UserRateLimiter(
+      opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
+    );
 
     const http = await createHttpApp({
       chat,
@@ -154,17 +156,29 @@ function listenError(e: unknown, host: string, port: number, door: 'http' | 'sip
       ? 'choose another with --port or PCHAT_PORT (0 picks a free one)'
       : 'choose another with --sip-port or PCHAT_SIP_PORT';
   if (code === 'EADDRINUSE')
-    return new PchatError('INVALID_VALUE', `${door === 'http' ? 'port' : 'sip.port'}: ${host}:${port} is already in use; ${how}`, {
-      field: door === 'http' ? 'port' : 'sip.port',
-    });
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: ${host}:${port} is already in use; ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
   if (code === 'EACCES')
-    return new PchatError('INVALID_VALUE', `${door === 'http' ? 'port' : 'sip.port'}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); ${how}`, {
-      field: door === 'http' ? 'port' : 'sip.port',
-    });
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
   if (code === 'EADDRNOTAVAIL')
-    return new PchatError('INVALID_VALUE', `host: ${host} is not an address of this machine; set --host or PCHAT_HOST`, {
-      field: 'host',
-    });
+    return new PchatError(
+      'INVALID_VALUE',
+      `host: ${host} is not an address of this machine; set --host or PCHAT_HOST`,
+      {
+        field: 'host',
+      },
+    );
   return e;
 }
 

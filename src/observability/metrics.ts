@@ -57,9 +57,7 @@ export class Metrics {
     this.wsRateLimited = counter('pchat_ws_rate_limited_total', 'WebSocket requests refused by the rate limit.');
     this.wsClosedSlow = counter('pchat_ws_closed_slow_total', 'WebSockets closed for too much buffered data.');
     this.refused = counter('pchat_requests_refused_total', 'Requests refused with an error code.', ['door', 'code']);
-    this.signInFailures = counter('pchat_signin_failures_total', 'Failed sign-ins (wrong user or password).', [
-      'door',
-    ]);
+    this.signInFailures = counter('pchat_signin_failures_total', 'Failed sign-ins (wrong user or password).', ['door']);
     this.rateLimited = counter('pchat_rate_limited_total', 'Requests refused by the per-user rate limit.', ['door']);
     this.fanout = new Histogram({
       name: 'pchat_fanout_seconds',

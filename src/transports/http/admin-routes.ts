@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Actor, AdminService } from '../../admin/admin-service.js';
 import { PchatError } from '../../core/errors.js';
 import { PRIVACY, ROOM_INVITATIONS, ROOM_TYPES } from '../../core/model.js';
-import { type ListEdit, parseListEdit } from '../../core/principals.js';
+import { type ListEdit, normalizeSipUri, parseListEdit } from '../../core/principals.js';
 import { type ApiDeps, authRequest } from './auth.js';
 import {
   AddinSchema,
@@ -278,7 +278,14 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   // ---- categories ------------------------------------------------------------------------------------------
   r.get(
     '/api/admin/categories',
-    { schema: { tags, summary: 'List categories.', querystring: NoQuery, response: ok('categories', z.array(CategorySchema)) } },
+    {
+      schema: {
+        tags,
+        summary: 'List categories.',
+        querystring: NoQuery,
+        response: ok('categories', z.array(CategorySchema)),
+      },
+    },
     async (req) => {
       await adminActor(req);
       return { categories: await admin.listCategories() };
@@ -287,12 +294,19 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   r.post(
     '/api/admin/categories',
     {
-      schema: { tags, summary: 'Create a category.', querystring: NoQuery, body: CategoryBody, response: created('category', CategorySchema) },
+      schema: {
+        tags,
+        summary: 'Create a category.',
+        querystring: NoQuery,
+        body: CategoryBody,
+        response: created('category', CategorySchema),
+      },
     },
     async (req, reply) => {
       const a = await actor(req);
       const b = req.body;
-      if (b.name === undefined) throw new PchatError('INVALID_VALUE', 'name: a category needs a name', { field: 'name' });
+      if (b.name === undefined)
+        throw new PchatError('INVALID_VALUE', 'name: a category needs a name', { field: 'name' });
       const category = await admin.newCategory({ ...categoryInput(b), name: b.name }, a);
       reply.status(201);
       return changed({ category });
@@ -334,7 +348,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   }
   r.delete(
     '/api/admin/categories/:key',
-    { schema: { tags, summary: 'Delete an empty category.', params: z.strictObject({ key }), querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags,
+        summary: 'Delete an empty category.',
+        params: z.strictObject({ key }),
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       await admin.removeCategory(req.params.key, await actor(req));
       await changed(undefined);
@@ -360,7 +382,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   );
   r.post(
     '/api/admin/users',
-    { schema: { tags, summary: 'Add a user.', querystring: NoQuery, body: UserBody, response: created('user', UserSchema) } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a user.',
+        querystring: NoQuery,
+        body: UserBody,
+        response: created('user', UserSchema),
+      },
+    },
     async (req, reply) => {
       const a = await actor(req);
       const { uri, ...input } = req.body;
@@ -373,7 +403,13 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   r.get(
     '/api/admin/users/:uri',
     {
-      schema: { tags, summary: 'One user.', params: z.strictObject({ uri: key }), querystring: NoQuery, response: ok('user', UserSchema) },
+      schema: {
+        tags,
+        summary: 'One user.',
+        params: z.strictObject({ uri: key }),
+        querystring: NoQuery,
+        response: ok('user', UserSchema),
+      },
     },
     async (req) => {
       await adminActor(req);
@@ -401,7 +437,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   }
   r.delete(
     '/api/admin/users/:uri',
-    { schema: { tags, summary: 'Remove a user.', params: z.strictObject({ uri: key }), querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags,
+        summary: 'Remove a user.',
+        params: z.strictObject({ uri: key }),
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       await admin.removeUser(req.params.uri, await actor(req));
       await changed(undefined);
@@ -412,7 +456,14 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   // ---- policies --------------------------------------------------------------------------------------------
   r.get(
     '/api/admin/policies',
-    { schema: { tags, summary: 'List policies.', querystring: NoQuery, response: ok('policies', z.array(PolicySchema)) } },
+    {
+      schema: {
+        tags,
+        summary: 'List policies.',
+        querystring: NoQuery,
+        response: ok('policies', z.array(PolicySchema)),
+      },
+    },
     async (req) => {
       await adminActor(req);
       return { policies: await admin.listPolicies() };
@@ -453,14 +504,22 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
         () => true,
         () => false,
       );
-      const policy = exists ? await admin.setPolicy(identity, req.body, a) : await admin.newPolicy(identity, req.body, a);
+      const policy = exists
+        ? await admin.setPolicy(identity, req.body, a)
+        : await admin.newPolicy(identity, req.body, a);
       return changed({ policy });
     },
   );
   r.delete(
     '/api/admin/policies/:identity',
     {
-      schema: { tags, summary: 'Remove a policy.', params: z.strictObject({ identity: key }), querystring: NoQuery, response: none },
+      schema: {
+        tags,
+        summary: 'Remove a policy.',
+        params: z.strictObject({ identity: key }),
+        querystring: NoQuery,
+        response: none,
+      },
     },
     async (req, reply) => {
       await admin.removePolicy(req.params.identity, await actor(req));
@@ -500,7 +559,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   );
   r.post(
     '/api/admin/groups',
-    { schema: { tags, summary: 'Add a group.', querystring: NoQuery, body: GroupBody, response: created('group', GroupSchema) } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a group.',
+        querystring: NoQuery,
+        body: GroupBody,
+        response: created('group', GroupSchema),
+      },
+    },
     async (req, reply) => {
       const a = await actor(req);
       const b = req.body;
@@ -513,7 +580,13 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   r.get(
     '/api/admin/groups/:name',
     {
-      schema: { tags, summary: 'One group.', params: z.strictObject({ name: key }), querystring: NoQuery, response: ok('group', GroupSchema) },
+      schema: {
+        tags,
+        summary: 'One group.',
+        params: z.strictObject({ name: key }),
+        querystring: NoQuery,
+        response: ok('group', GroupSchema),
+      },
     },
     async (req) => {
       await adminActor(req);
@@ -540,7 +613,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   }
   r.delete(
     '/api/admin/groups/:name',
-    { schema: { tags, summary: 'Remove a group.', params: z.strictObject({ name: key }), querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags,
+        summary: 'Remove a group.',
+        params: z.strictObject({ name: key }),
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       await admin.removeGroup(req.params.name, await actor(req));
       await changed(undefined);
@@ -560,7 +641,13 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   r.get(
     '/api/admin/addins/:name',
     {
-      schema: { tags, summary: 'One add-in.', params: z.strictObject({ name: key }), querystring: NoQuery, response: ok('addin', AddinSchema) },
+      schema: {
+        tags,
+        summary: 'One add-in.',
+        params: z.strictObject({ name: key }),
+        querystring: NoQuery,
+        response: ok('addin', AddinSchema),
+      },
     },
     async (req) => {
       await adminActor(req);
@@ -569,7 +656,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   );
   r.post(
     '/api/admin/addins',
-    { schema: { tags, summary: 'Add an add-in.', querystring: NoQuery, body: AddinBody, response: created('addin', AddinSchema) } },
+    {
+      schema: {
+        tags,
+        summary: 'Add an add-in.',
+        querystring: NoQuery,
+        body: AddinBody,
+        response: created('addin', AddinSchema),
+      },
+    },
     async (req, reply) => {
       const a = await actor(req);
       const b = req.body;
@@ -602,7 +697,15 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   );
   r.delete(
     '/api/admin/addins/:name',
-    { schema: { tags, summary: 'Remove an add-in.', params: z.strictObject({ name: key }), querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags,
+        summary: 'Remove an add-in.',
+        params: z.strictObject({ name: key }),
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       await admin.removeAddin(req.params.name, await actor(req));
       await changed(undefined);
@@ -613,16 +716,51 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   // ---- legacy SIP endpoints --------------------------------------------------------------------------------
   r.get(
     '/api/admin/endpoints',
-    { schema: { tags, summary: 'List legacy SIP endpoints.', querystring: NoQuery, response: ok('endpoints', z.array(EndpointSchema)) } },
+    {
+      schema: {
+        tags,
+        summary: 'List legacy SIP endpoints.',
+        querystring: NoQuery,
+        response: ok('endpoints', z.array(EndpointSchema)),
+      },
+    },
     async (req) => {
       await adminActor(req);
       return { endpoints: await admin.listEndpoints() };
     },
   );
+  r.get(
+    '/api/admin/endpoints/:sipAddress',
+    {
+      schema: {
+        tags,
+        summary: 'One legacy SIP endpoint.',
+        params: z.strictObject({ sipAddress: key }),
+        querystring: NoQuery,
+        response: ok('endpoint', EndpointSchema),
+      },
+    },
+    async (req) => {
+      await adminActor(req);
+      const wanted = normalizeSipUri(req.params.sipAddress, 'sipAddress');
+      const e = (await admin.listEndpoints()).find((x) => x.sipAddress === wanted);
+      if (!e)
+        throw new PchatError('ENDPOINT_NOT_FOUND', `sipAddress: endpoint ${wanted} does not exist`, {
+          field: 'sipAddress',
+        });
+      return { endpoint: e };
+    },
+  );
   r.post(
     '/api/admin/endpoints',
     {
-      schema: { tags, summary: 'Add a legacy SIP endpoint.', querystring: NoQuery, body: EndpointBody, response: created('endpoint', EndpointSchema) },
+      schema: {
+        tags,
+        summary: 'Add a legacy SIP endpoint.',
+        querystring: NoQuery,
+        body: EndpointBody,
+        response: created('endpoint', EndpointSchema),
+      },
     },
     async (req, reply) => {
       const a = await actor(req);
@@ -675,7 +813,14 @@ export function mountAdminRoutes(app: FastifyInstance, deps: ApiDeps & { admin: 
   // ---- configuration ---------------------------------------------------------------------------------------
   r.get(
     '/api/admin/config',
-    { schema: { tags, summary: 'The chat configuration.', querystring: NoQuery, response: ok('config', ChatConfigSchema) } },
+    {
+      schema: {
+        tags,
+        summary: 'The chat configuration.',
+        querystring: NoQuery,
+        response: ok('config', ChatConfigSchema),
+      },
+    },
     async (req) => {
       await adminActor(req);
       return { config: await admin.getConfig() };

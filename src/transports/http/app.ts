@@ -8,7 +8,13 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -249,7 +255,10 @@ async function readiness(deps: HttpDeps): Promise<PchatError | undefined> {
     try {
       await probeWritable(dir);
     } catch {
-      return new PchatError('STORAGE_FULL', `${dir === deps.files.dir ? 'The file store' : 'The data directory'} cannot write.`);
+      return new PchatError(
+        'STORAGE_FULL',
+        `${dir === deps.files.dir ? 'The file store' : 'The data directory'} cannot write.`,
+      );
     }
   }
   return undefined;

@@ -40,7 +40,8 @@ export function httpError(e: unknown): { err: PchatError; status: number } {
     message?: string;
   };
   if (Array.isArray(fe.validation)) {
-    const issue = fe.validation[0] ?? {};
+    // an unknown field is the likelier mistake (a typo): name it before the fields it may have been meant as
+    const issue = fe.validation.find((i) => i.keyword === 'unrecognized_keys') ?? fe.validation[0] ?? {};
     const field = issueField(issue, fe.validationContext);
     return { err: invalid(field, issueMessage(issue)), status: 400 };
   }

@@ -85,7 +85,7 @@ export async function mountFileRoutes(scope: FastifyInstance, deps: FileRouteDep
     {
       schema: {
         tags: ['files'],
-        summary: "Download a file (the token may be in ?token= for links a browser follows).",
+        summary: 'Download a file (the token may be in ?token= for links a browser follows).',
         params: z.strictObject({ id: z.string().min(1).max(1024) }),
         querystring: z.strictObject({ token: z.string().max(1024).optional() }),
         response: { 200: z.any().describe('The file content'), ...errorResponses },
@@ -142,6 +142,8 @@ function rawFile(req: FastifyRequest): Upload | PchatError {
   // The body reaches the file store through a PassThrough, so a refusal while streaming (FILE_TOO_LARGE) can
   // unpipe and still drain the request and answer; a client that goes away part-way fails the PassThrough.
   const body = new PassThrough();
+  // the file store's pipeline reports the error; after a refusal nobody listens, and that must not crash
+  body.on('error', () => {});
   const raw = req.raw;
   raw.pipe(body);
   raw.once('close', () => {
@@ -165,7 +167,12 @@ async function multipartFile(req: FastifyRequest): Promise<Upload | PchatError> 
   }
   if (!part) return invalid('file', 'the form has no file part');
   if (part.filename === '') return invalid('name', 'the file part has no file name');
-  return { name: part.filename, contentType: part.mimetype || 'application/octet-stream', size: undefined, body: part.file };
+  return {
+    name: part.filename,
+    contentType: part.mimetype || 'application/octet-stream',
+    size: undefined,
+    body: part.file,
+  };
 }
 
 function decodeHeader(v: string): string {

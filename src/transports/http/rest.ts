@@ -9,6 +9,7 @@ import { PchatError } from '../../core/errors.js';
 import { MESSAGE_KINDS } from '../../core/model.js';
 import { type ApiDeps, authRequest } from './auth.js';
 import {
+  ChatConfigSchema,
   errorResponses,
   FeedSchema,
   FollowSchema,
@@ -19,7 +20,6 @@ import {
   qStr,
   qTime,
   RoomViewSchema,
-  ChatConfigSchema,
 } from './schemas.js';
 
 const SignIn = z.strictObject({ user: z.string().min(1).max(512), password: z.string().max(1024) });
@@ -81,7 +81,14 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
   r.delete(
     '/api/sessions/current',
-    { schema: { tags: ['sessions'], summary: 'Sign out: the token stops working.', querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Sign out: the token stops working.',
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       const a = await auth(req);
       await chat.signOut(a.token);
@@ -95,7 +102,10 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
         tags: ['sessions'],
         summary: 'The signed-in user.',
         querystring: NoQuery,
-        response: { 200: z.object({ user: z.string(), displayName: z.string(), isAdmin: z.boolean() }), ...errorResponses },
+        response: {
+          200: z.object({ user: z.string(), displayName: z.string(), isAdmin: z.boolean() }),
+          ...errorResponses,
+        },
       },
     },
     async (req) => {
@@ -181,7 +191,9 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req) => {
       const { user } = await auth(req);
       const q = req.query;
-      return { messages: await chat.history(user, req.params.id, { beforeId: q.before, afterId: q.after, limit: q.limit }) };
+      return {
+        messages: await chat.history(user, req.params.id, { beforeId: q.before, afterId: q.after, limit: q.limit }),
+      };
     },
   );
   r.post(
@@ -307,7 +319,15 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
   r.put(
     '/api/follows/:roomId',
-    { schema: { tags: ['follows'], summary: 'Follow a room.', params: RoomIdParams, querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags: ['follows'],
+        summary: 'Follow a room.',
+        params: RoomIdParams,
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       const { user } = await auth(req);
       await chat.follow(user, req.params.roomId, true);
@@ -316,7 +336,15 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
   r.delete(
     '/api/follows/:roomId',
-    { schema: { tags: ['follows'], summary: 'Stop following a room.', params: RoomIdParams, querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags: ['follows'],
+        summary: 'Stop following a room.',
+        params: RoomIdParams,
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       const { user } = await auth(req);
       await chat.follow(user, req.params.roomId, false);
@@ -429,7 +457,15 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
   r.delete(
     '/api/feeds/:id',
-    { schema: { tags: ['feeds'], summary: 'Remove a topic feed.', params: IdParams, querystring: NoQuery, response: none } },
+    {
+      schema: {
+        tags: ['feeds'],
+        summary: 'Remove a topic feed.',
+        params: IdParams,
+        querystring: NoQuery,
+        response: none,
+      },
+    },
     async (req, reply) => {
       const { user } = await auth(req);
       await chat.removeFeed(user, req.params.id);

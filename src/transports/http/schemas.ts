@@ -23,7 +23,8 @@ export const qBool = z
 export const qTime = z
   .string()
   .refine(
-    (v) => (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) || (!/^\d+$/.test(v) && !Number.isNaN(Date.parse(v))),
+    (v) =>
+      (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) || (!/^\d+$/.test(v) && !Number.isNaN(Date.parse(v))),
     'must be milliseconds or an ISO date',
   )
   .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)));

@@ -27,7 +27,10 @@ export function staticCacheHeaders(reply: FastifyReply, path: string): void {
 }
 
 export function securityHeaders(reply: FastifyReply, url: string): void {
-  if (!reply.hasHeader('cache-control') && (url.startsWith('/api') || url.startsWith('/readyz') || url.startsWith('/healthz')))
+  if (
+    !reply.hasHeader('cache-control') &&
+    (url.startsWith('/api') || url.startsWith('/readyz') || url.startsWith('/healthz'))
+  )
     reply.header('cache-control', 'no-store');
   reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
   reply.header('x-content-type-options', 'nosniff');

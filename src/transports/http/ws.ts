@@ -12,13 +12,13 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ChatService } from '../../chat/chat-service.js';
 import { TokenBucket } from '../../chat/token-bucket.js';
-import { rateLimited, type UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import type { ChatEvent, Session } from '../../chat/types.js';
+import { rateLimited, type UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import { PchatError } from '../../core/errors.js';
 import { MESSAGE_KINDS } from '../../core/model.js';
-import { toPchatError } from './errors.js';
 import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { toPchatError } from './errors.js';
 
 export interface WsOptions {
   /** Largest accepted frame in bytes; a larger one closes the socket with 1009. */
