@@ -50,7 +50,7 @@ describe('logger', () => {
     log.info('hidden');
     log.error('failed', { err: new Error('boom') });
     assert.equal(lines.length, 1);
-    assert.equal((lines[0]?.err as { message: string }).message, 'boom');
+    assert.equal((lines[0]?.err as { message?: string } | undefined)?.message, 'boom');
   });
 
   test('redactUrl covers token, access_token and password parameters', () => {
