@@ -139,6 +139,29 @@ describe('HTTP platform', () => {
     assert.deepEqual(after.body, before.body);
   });
 
+  test('numbers beyond the safe range and malformed dates are refused at the edge', async () => {
+    const cases: [string, string][] = [
+      [`/api/rooms/${ids.open}/messages?before=99999999999999999999`, 'before'],
+      [`/api/rooms/${ids.open}/messages?limit=1.5`, 'limit'],
+      [`/api/rooms/${ids.open}/messages?after=-`, 'after'],
+      ['/api/search?q=x&since=1e23', 'since'],
+      ['/api/search?q=x&until=99999999999999999999', 'until'],
+      ['/api/search?q=x&before=9007199254740993', 'before'],
+      ['/api/invitations?after=abc', 'after'],
+      ['/api/admin/rooms?resultSize=1e3', 'resultSize'],
+      ['/api/admin/rooms?disabled=maybe', 'disabled'],
+      ['/api/admin/rooms?privacy=public', 'privacy'],
+    ];
+    for (const [path, field] of cases) {
+      const r = await http(server.url, 'GET', path, { token: alice });
+      assert.deepEqual([r.status, r.body.error.code, r.body.error.field], [400, 'INVALID_VALUE', field], path);
+    }
+    const ok = await http(server.url, 'GET', '/api/search?q=x&since=2026-01-01T00:00:00Z&until=1796158159670', {
+      token: alice,
+    });
+    assert.equal(ok.status, 200);
+  });
+
   test('response schemas keep internal fields out: a user never carries a password hash', async () => {
     const r = await http(server.url, 'GET', '/api/admin/users', { token: alice });
     assert.equal(r.status, 200);

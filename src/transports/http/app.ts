@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, {
@@ -62,7 +63,13 @@ export interface HttpApp {
 /** Largest JSON body (1 MiB). */
 export const MAX_JSON_BODY = 1024 * 1024;
 
-const DEFAULT_WEB_DIR = new URL('../../../../dist/web/', import.meta.url);
+/** dist/web of the package: src/transports/http → ../../../dist/web from source, dist/src/… → ../../../../dist/web built. */
+function defaultWebDir(): string {
+  const candidates = ['../../../dist/web/', '../../../../dist/web/'].map((p) =>
+    fileURLToPath(new URL(p, import.meta.url)),
+  );
+  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
+}
 
 export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   const { log, metrics } = deps;
@@ -194,7 +201,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   await app.register(async (scope) => mountFileRoutes(scope, { ...api, log: httpLog }));
 
   // ---- the web client ----------------------------------------------------------------------------------------
-  const webDir = deps.webDir ?? DEFAULT_WEB_DIR.pathname;
+  const webDir = deps.webDir ?? defaultWebDir();
   const hasWeb = existsSync(webDir);
   const hasIndex = hasWeb && existsSync(`${webDir.replace(/\/$/, '')}/index.html`);
   if (hasWeb) {
