@@ -9,11 +9,14 @@ import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { AdminService } from '../../src/admin/admin-service.js';
 import { NOUNS } from '../../src/cli/main.js';
 import { ConfigSchema } from '../../src/config/config.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { buildServer, type PchatServer } from '../../src/server.js';
-import { http, type Seeded, seedStandard, signIn, tempDataDir } from '../support/server.js';
+import { openStore } from '../../src/store/open.js';
+import { type PgSchema, pgSchema } from '../support/pg.js';
+import { DOMAIN, http, PASSWORD, type Seeded, seedStandard, signIn, tempDataDir, uri } from '../support/server.js';
 
 type Doc = {
   paths: Record<
@@ -32,6 +35,87 @@ type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; $ref
 async function start(dir: string, extra: Record<string, unknown> = {}, opts: Parameters<typeof buildServer>[1] = {}) {
   const config = ConfigSchema.parse({ dataDir: dir, port: 0, logLevel: 'silent', sip: { enabled: false }, ...extra });
   return buildServer(config, { logger: silentLogger, env: {}, pollMs: 50, ...opts });
+}
+
+/** Every route of the OpenAPI document: an unknown query parameter and body field, and a wrongly typed one. */
+async function walkRoutes(server: PchatServer, alice: string): Promise<void> {
+  const doc = server.openapi() as Doc;
+  let routes = 0;
+  let typed = 0;
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      if (method === 'head') continue;
+      routes++;
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      const body = op.requestBody?.content['application/json']?.schema as
+        | (JsonSchema & { required?: string[] })
+        | undefined;
+      // an unknown query parameter (Fastify checks the body first: give routes with a body an acceptable one)
+      const minimal = Object.fromEntries(
+        (body?.required ?? []).map((k) => {
+          const t = body?.properties?.[k]?.type;
+          const v = { string: 'x', integer: 0, number: 0, boolean: true, array: [] }[t ?? 'string'] ?? 'x';
+          return [k, t === undefined ? 'x' : v];
+        }),
+      );
+      const q = await http(server.url, method.toUpperCase(), `${url}?zzUnknown=1`, {
+        token: alice,
+        ...(body ? { body: minimal } : {}),
+      });
+      assert.equal(q.status, 400, `${method} ${path}?zzUnknown: ${JSON.stringify(q.body)}`);
+      assert.deepEqual([q.body.error.code, q.body.error.field], ['INVALID_VALUE', 'zzUnknown'], `${method} ${path}`);
+      // a wrongly typed query parameter: one with a pattern or a fixed set of values
+      const typedParam = op.parameters?.find((p) => p.in === 'query' && (p.schema.pattern || p.schema.enum));
+      if (typedParam) {
+        const t = await http(server.url, method.toUpperCase(), `${url}?${typedParam.name}=zz%21`, {
+          token: alice,
+          ...(body ? { body: minimal } : {}),
+        });
+        assert.deepEqual(
+          [t.status, t.body.error.code, t.body.error.field],
+          [400, 'INVALID_VALUE', typedParam.name],
+          `${method} ${path}?${typedParam.name}`,
+        );
+        typed++;
+      }
+      if (!body) continue;
+      // an unknown body field
+      const u = await http(server.url, method.toUpperCase(), url, { token: alice, body: { zzUnknown: 1 } });
+      assert.deepEqual(
+        [u.status, u.body.error.code, u.body.error.field],
+        [400, 'INVALID_VALUE', 'zzUnknown'],
+        `${method} ${path} body`,
+      );
+      // a wrongly typed body field: a string field gets a number, anything else gets a string
+      const [name, prop] = Object.entries(body.properties ?? {}).find(([, p]) => p.type !== undefined) ?? [];
+      if (name && prop) {
+        const wrong = prop.type === 'string' ? 12345 : 'zz';
+        const w = await http(server.url, method.toUpperCase(), url, { token: alice, body: { [name]: wrong } });
+        assert.deepEqual(
+          [w.status, w.body.error.code, w.body.error.field],
+          [400, 'INVALID_VALUE', name],
+          `${method} ${path} body.${name}`,
+        );
+        typed++;
+      }
+    }
+  }
+  assert.ok(routes >= 60, `walked ${routes} routes`);
+  assert.ok(typed >= 30, `checked ${typed} wrongly typed values`);
+}
+
+async function typoChangesNothing(server: PchatServer, alice: string, category: string): Promise<void> {
+  const before = await http(server.url, 'GET', `/api/admin/categories/${category}`, { token: alice });
+  const r = await http(server.url, 'PATCH', `/api/admin/categories/${category}`, {
+    token: alice,
+    body: { deniedMember: ['sip:bob@pchat.local'] },
+  });
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.body, {
+    error: { code: 'INVALID_VALUE', message: 'deniedMember: unknown field', field: 'deniedMember' },
+  });
+  const after = await http(server.url, 'GET', `/api/admin/categories/${category}`, { token: alice });
+  assert.deepEqual(after.body, before.body);
 }
 
 describe('HTTP platform', () => {
@@ -59,85 +143,11 @@ describe('HTTP platform', () => {
     web.remove();
   });
 
-  test('every route refuses an unknown field and a wrongly typed value with INVALID_VALUE naming the field', async () => {
-    const doc = server.openapi() as Doc;
-    let routes = 0;
-    let typed = 0;
-    for (const [path, methods] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(methods)) {
-        if (method === 'head') continue;
-        routes++;
-        const url = path.replace(/\{[^}]+\}/g, 'x');
-        const body = op.requestBody?.content['application/json']?.schema as
-          | (JsonSchema & { required?: string[] })
-          | undefined;
-        // an unknown query parameter (Fastify checks the body first: give routes with a body an acceptable one)
-        const minimal = Object.fromEntries(
-          (body?.required ?? []).map((k) => {
-            const t = body?.properties?.[k]?.type;
-            const v = { string: 'x', integer: 0, number: 0, boolean: true, array: [] }[t ?? 'string'] ?? 'x';
-            return [k, t === undefined ? 'x' : v];
-          }),
-        );
-        const q = await http(server.url, method.toUpperCase(), `${url}?zzUnknown=1`, {
-          token: alice,
-          ...(body ? { body: minimal } : {}),
-        });
-        assert.equal(q.status, 400, `${method} ${path}?zzUnknown: ${JSON.stringify(q.body)}`);
-        assert.deepEqual([q.body.error.code, q.body.error.field], ['INVALID_VALUE', 'zzUnknown'], `${method} ${path}`);
-        // a wrongly typed query parameter: one with a pattern or a fixed set of values
-        const typedParam = op.parameters?.find((p) => p.in === 'query' && (p.schema.pattern || p.schema.enum));
-        if (typedParam) {
-          const t = await http(server.url, method.toUpperCase(), `${url}?${typedParam.name}=zz%21`, {
-            token: alice,
-            ...(body ? { body: minimal } : {}),
-          });
-          assert.deepEqual(
-            [t.status, t.body.error.code, t.body.error.field],
-            [400, 'INVALID_VALUE', typedParam.name],
-            `${method} ${path}?${typedParam.name}`,
-          );
-          typed++;
-        }
-        if (!body) continue;
-        // an unknown body field
-        const u = await http(server.url, method.toUpperCase(), url, { token: alice, body: { zzUnknown: 1 } });
-        assert.deepEqual(
-          [u.status, u.body.error.code, u.body.error.field],
-          [400, 'INVALID_VALUE', 'zzUnknown'],
-          `${method} ${path} body`,
-        );
-        // a wrongly typed body field: a string field gets a number, anything else gets a string
-        const [name, prop] = Object.entries(body.properties ?? {}).find(([, p]) => p.type !== undefined) ?? [];
-        if (name && prop) {
-          const wrong = prop.type === 'string' ? 12345 : 'zz';
-          const w = await http(server.url, method.toUpperCase(), url, { token: alice, body: { [name]: wrong } });
-          assert.deepEqual(
-            [w.status, w.body.error.code, w.body.error.field],
-            [400, 'INVALID_VALUE', name],
-            `${method} ${path} body.${name}`,
-          );
-          typed++;
-        }
-      }
-    }
-    assert.ok(routes >= 60, `walked ${routes} routes`);
-    assert.ok(typed >= 30, `checked ${typed} wrongly typed values`);
-  });
+  test('every route refuses an unknown field and a wrongly typed value with INVALID_VALUE naming the field', () =>
+    walkRoutes(server, alice));
 
-  test('the typo of the issue: PATCH a category with deniedMember is refused and changes nothing', async () => {
-    const before = await http(server.url, 'GET', `/api/admin/categories/${ids.category}`, { token: alice });
-    const r = await http(server.url, 'PATCH', `/api/admin/categories/${ids.category}`, {
-      token: alice,
-      body: { deniedMember: ['sip:bob@pchat.local'] },
-    });
-    assert.equal(r.status, 400);
-    assert.deepEqual(r.body, {
-      error: { code: 'INVALID_VALUE', message: 'deniedMember: unknown field', field: 'deniedMember' },
-    });
-    const after = await http(server.url, 'GET', `/api/admin/categories/${ids.category}`, { token: alice });
-    assert.deepEqual(after.body, before.body);
-  });
+  test('the typo of the issue: PATCH a category with deniedMember is refused and changes nothing', () =>
+    typoChangesNothing(server, alice, ids.category));
 
   test('numbers beyond the safe range and malformed dates are refused at the edge', async () => {
     const cases: [string, string][] = [
@@ -435,6 +445,54 @@ describe('start-up sweep of temp files', () => {
       assert.deepEqual(readdirSync(tmp), ['live']);
     } finally {
       data.remove();
+    }
+  });
+});
+
+describe('HTTP platform on PostgreSQL', () => {
+  const data = tempDataDir('pchat-platform-pg-');
+  let pgs: PgSchema | undefined;
+  let server: PchatServer;
+  let alice: string;
+  let category: string;
+
+  before(async () => {
+    pgs = await pgSchema('HTTP platform on PostgreSQL');
+    if (!pgs) return;
+    const store = await openStore({ db: pgs.url, dataDir: data.dir });
+    try {
+      const admin = new AdminService(store, { realm: 'pchat', domain: DOMAIN, pool: DOMAIN });
+      await admin.setPolicy('global', { enablePersistentChat: true });
+      await admin.addUser(uri('alice'), { password: PASSWORD, isAdmin: true });
+      category = (await admin.newCategory({ name: 'Eng', allowedMembers: { replace: [`domain:${DOMAIN}`] } })).id;
+      await admin.newRoom({ name: 'open', category, privacy: 'open' });
+    } finally {
+      await store.close();
+    }
+    server = await start(data.dir, { db: pgs.url }, { rateLimit: { ratePerSecond: 1000, burst: 100000 } });
+    alice = await signIn(server.url, 'alice');
+  });
+  after(async () => {
+    await server?.close();
+    await pgs?.drop();
+    data.remove();
+  });
+
+  test('every route refuses unknown and wrongly typed fields the same way', async (t) => {
+    if (!pgs) return t.skip('PostgreSQL not reachable');
+    await walkRoutes(server, alice);
+  });
+
+  test('the deniedMember typo is refused and changes nothing', async (t) => {
+    if (!pgs) return t.skip('PostgreSQL not reachable');
+    await typoChangesNothing(server, alice, category);
+  });
+
+  test('numbers beyond the safe range are refused before they reach PostgreSQL', async (t) => {
+    if (!pgs) return t.skip('PostgreSQL not reachable');
+    for (const path of ['/api/search?q=x&before=99999999999999999999', '/api/search?q=x&since=1e23']) {
+      const r = await http(server.url, 'GET', path, { token: alice });
+      assert.deepEqual([r.status, r.body.error.code], [400, 'INVALID_VALUE'], path);
     }
   });
 });
