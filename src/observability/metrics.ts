@@ -75,7 +75,7 @@ export class Metrics {
     gauge('pchat_sessions', 'Open chat sessions (all doors).', () => chat().sessions);
     new Gauge({
       name: 'pchat_sessions_by_door',
-      help: 'Open chat sessions by door (ws, rest, sip).',
+      help: 'Open chat sessions by door (ws, rest, xccos).',
       labelNames: ['door'],
       registers,
       collect: () => {
