@@ -31,6 +31,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Store } from '../../store/port.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import { drain } from './drain.js';
 import { errorBody, httpError } from './errors.js';
 import { mountFileRoutes } from './file-routes.js';
 import { mountChatRoutes } from './rest.js';
@@ -160,7 +161,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     );
   });
 
-  app.setErrorHandler((e, req, reply) => {
+  app.setErrorHandler(async (e, req, reply) => {
     const { err, status } = httpError(e);
     if (err.code === 'INTERNAL') req.log.error({ err: e, method: req.method, url: req.url }, 'request failed');
     else if (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORAGE_FULL')
@@ -170,7 +171,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     if (err.code === 'RATE_LIMITED') metrics.rateLimited.inc({ door: 'http' });
     const retryAfter = err.details?.retryAfter;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-    // A body we did not read to the end: close the connection after the answer.
+    // A body we did not read to the end (too large, refused early): read and discard it so the answer
+    // arrives; what is still unread past the drain limit closes the connection after the answer.
+    if (!req.raw.readableEnded && !req.raw.destroyed) await drain(req.raw, 16 * 1024 * 1024);
     if (!req.raw.readableEnded) reply.header('connection', 'close');
     reply.header('cache-control', 'no-store');
     return reply.status(status).type('application/json; charset=utf-8').send(errorBody(err));

@@ -13,10 +13,8 @@ import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import { invalid, PchatError } from '../../core/errors.js';
 import type { Logger } from '../../observability/log.js';
 import { type ApiDeps, authRequest } from './auth.js';
+import { drain } from './drain.js';
 import { errorResponses, MessageSchema } from './schemas.js';
-
-/** How much of an upload body we read and discard after refusing it, so the client can see the answer. */
-const DRAIN_LIMIT = 32 * 1024 * 1024;
 
 export interface FileRouteDeps extends ApiDeps {
   limiter: UserRateLimiter;
@@ -188,31 +186,4 @@ export function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
-}
-
-/**
- * Reads and discards what is left of a request body (up to DRAIN_LIMIT), so an early refusal reaches the
- * client instead of a reset connection. Past the limit the connection is closed after the answer.
- */
-async function drain(req: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }): Promise<void> {
-  if (req.readableEnded || req.destroyed) return;
-  await new Promise<void>((resolve) => {
-    let n = 0;
-    const done = () => {
-      req.off('data', onData);
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      n += chunk.length;
-      if (n > DRAIN_LIMIT) {
-        req.pause();
-        done();
-      }
-    };
-    req.on('data', onData);
-    req.once('end', done);
-    req.once('close', done);
-    req.once('error', done);
-    req.resume();
-  });
 }
