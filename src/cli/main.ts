@@ -57,7 +57,7 @@ function globalHelp(): string {
     'pchat — persistent chat server and its administration',
     '',
     'Usage: pchat <noun> <verb> [ARGS] [options]',
-    '       pchat serve [options]',
+    '       pchat serve|export|import [options]',
     '',
     'Commands:',
   ];
