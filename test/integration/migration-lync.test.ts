@@ -208,6 +208,26 @@ for (const [engine, open] of ENGINES) {
   });
 }
 
+test('a migration that stopped inside a compliance file resumes after the last committed event', async () => {
+  const { createHash } = await import('node:crypto');
+  const store = await openStore({ dataDir: join(dir, 'resume') });
+  opened.push(store);
+  await seedDirectory(store);
+  // As a crash leaves it: the first file's first three events (a join and two chat messages) are committed.
+  const first = readFileSync(join(FIX, 'compliance', '20250110T0915.xml'));
+  const key = `lync-xml:${createHash('sha256').update(first).digest('hex')}`;
+  await store.archive.setProgress(key, { line: 3, state: 'running' });
+  await migrateLync(store, FILES);
+  const general = await store.rooms.getByName('General');
+  assert.deepEqual(await texts(store, general?.id ?? ''), [
+    '[file] release-notes.docx',
+    'Same millisecond as the next one',
+    '<b>not markup</b> & "quotes"',
+    'Second day in General',
+  ]);
+  assert.deepEqual(await store.archive.getProgress(key), { line: 12, state: 'done' });
+});
+
 test('the CLI: pchat migrate lync --what-if --json on a data directory', async () => {
   const data = join(dir, 'cli');
   const s = await openStore({ dataDir: data });
