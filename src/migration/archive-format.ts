@@ -76,7 +76,11 @@ const storedFile = z.object({
   roomId: text,
   uploader: text,
   ts: ms,
-  storageKey: text.refine((k) => !k.split('/').includes('..') && !k.startsWith('/'), 'a relative path'),
+  /** Path inside the file store: segments of letters, digits, `.`, `_`, `-` joined by `/` (never `.` or `..`). */
+  storageKey: text.refine(
+    (k) => /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(k) && !k.split('/').some((seg) => seg === '.' || seg === '..'),
+    'a relative path inside the file store',
+  ),
 });
 const config = z.object({
   defaultChatHistory: z.number().int(),

@@ -8,7 +8,7 @@
 //      commit. A room's own row is written in the transaction of its room-end line, so a room whose content
 //      is half imported does not exist yet. Items with the same name as existing ones overwrite them (the
 //      existing id is kept, so links to it stay valid), as Import-CsPersistentChatData did.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -361,7 +361,7 @@ async function apply(store: Store, files: FileStore, path: string, report: Impor
         const roomId = roomMap.get(r.file.roomId) ?? r.file.roomId;
         const file = { ...r.file, roomId };
         if (skip) break;
-        const tmp = join(files.dir, 'tmp', `import-${r.file.id}`);
+        const tmp = join(files.dir, 'tmp', `import-${randomUUID()}`);
         await mkdir(dirname(tmp), { recursive: true });
         blob = { file, tmp, out: createWriteStream(tmp), got: 0 };
         if (file.size === 0) await endBlob();

@@ -84,6 +84,8 @@ function senderOf(n: Node | undefined): ComplianceSender {
 }
 
 export function parseComplianceXml(file: string, xml: string): ComplianceFile {
+  // The adapter never writes a DOCTYPE; refusing one rules out entity-expansion tricks.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw legacyError(file, 1, 'a DOCTYPE or ENTITY declaration is not allowed');
   let doc: Node;
   try {
     doc = parser.parse(xml, true) as Node;

@@ -306,6 +306,7 @@ describe('compliance XML', () => {
   for (const [name, xml, re] of [
     ['not XML', '<Conversations><Conversation>', /not well-formed|Conversation/],
     ['wrong root', '<Other/>', /root element is not Conversations/],
+    ['a DOCTYPE', '<!DOCTYPE x [<!ENTITY a "aaaa">]><Conversations/>', /DOCTYPE or ENTITY/],
     [
       'no time',
       '<Conversations><Conversation><Channel name="R"/><Messages><Message type="CHAT" content="x" id="1"/></Messages></Conversation></Conversations>',
