@@ -82,6 +82,7 @@ async function check(store: Store, path: string): Promise<ImportReport> {
   let pending: Pending | undefined;
   let blob: { file: StoredFile; sha: string; got: number; h: ReturnType<typeof createHash> } | undefined;
   let roomCounts = { messages: 0, files: 0 };
+  let lastMessageId = 0;
   let ended = false;
   let records = 0;
   let idChecks: { id: number; roomId: string; line: number }[] = [];
@@ -159,6 +160,7 @@ async function check(store: Store, path: string): Promise<ImportReport> {
         checkNames(line, r.room.name, r.room.description);
         pending = { room: r.room, line };
         roomCounts = { messages: 0, files: 0 };
+        lastMessageId = 0;
         const existing = await store.rooms.getByName(r.room.name);
         if (existing)
           report.conflicts.push({
@@ -199,6 +201,9 @@ async function check(store: Store, path: string): Promise<ImportReport> {
       case 'message':
         if (!pending || r.message.roomId !== pending.room.id)
           throw archiveError(line, `message ${r.message.id} is not inside the room it belongs to`);
+        if (r.message.id <= lastMessageId)
+          throw archiveError(line, `message ids must increase within a room (${r.message.id} after ${lastMessageId})`);
+        lastMessageId = r.message.id;
         roomCounts.messages++;
         idChecks.push({ id: r.message.id, roomId: roomTarget.get(pending.room.id) ?? pending.room.id, line });
         if (idChecks.length >= BATCH) await flushIds();

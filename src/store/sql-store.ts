@@ -704,13 +704,18 @@ function buildStore(db: Db): Store {
       async putMessages(batch) {
         if (batch.length === 0) return;
         await writeTx(db, async (tx) => {
-          for (const m of batch) {
-            // Delete then insert (not an upsert), so the full-text triggers see the old row go and the new come.
-            await tx.run('DELETE FROM messages WHERE id = ?', [m.id]);
+          // Delete then insert (not an upsert), so the full-text triggers see the old row go and the new come.
+          // 100 rows per statement keeps well inside both engines' parameter limits.
+          for (let i = 0; i < batch.length; i += 100) {
+            const part = batch.slice(i, i + 100);
+            await tx.run(
+              `DELETE FROM messages WHERE id IN (${part.map(() => '?').join(', ')})`,
+              part.map((m) => m.id),
+            );
             await tx.run(
               `INSERT INTO messages (id, room_id, author, ts, kind, logged, body, title, rich, file)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-              [
+               VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+              part.flatMap((m) => [
                 m.id,
                 m.roomId,
                 m.author,
@@ -721,7 +726,7 @@ function buildStore(db: Db): Store {
                 m.logged ? m.title : null,
                 m.logged ? m.rich : null,
                 m.logged && m.file ? JSON.stringify(m.file) : null,
-              ],
+              ]),
             );
           }
         });

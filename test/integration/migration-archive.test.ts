@@ -279,6 +279,17 @@ for (const [engine, open] of ENGINES) {
           /SHA-256|sha256/,
         ],
         ['no header', lines.slice(1).join('\n'), /header/],
+        [
+          'message ids out of order',
+          (() => {
+            const msgs = lines.map((l, i) => [l, i] as const).filter(([l]) => l.includes('"type":"message"'));
+            const [a, b] = [msgs[0]?.[1] ?? 0, msgs[1]?.[1] ?? 0];
+            const copy = [...lines];
+            [copy[a], copy[b]] = [lines[b] as string, lines[a] as string];
+            return copy.join('\n');
+          })(),
+          /message ids must increase within a room/,
+        ],
       ];
       for (const [name, body, re] of cases) {
         const f = join(dir, `bad-${engine}-${name.replace(/ /g, '-')}.jsonl`);
