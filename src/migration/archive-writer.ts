@@ -56,7 +56,8 @@ class LineSink {
   records = 0;
 
   constructor(path: string, gzip: boolean) {
-    this.file = createWriteStream(path, { flags: 'wx' });
+    // Owner-only: the archive holds password hashes and every room's history.
+    this.file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     this.out = gzip ? createGzip() : this.file;
     if (gzip) this.out.pipe(this.file);
   }
