@@ -60,6 +60,15 @@ export const ERRORS = {
   NOT_A_CREATOR: { status: 403, sip: 403, text: 'Only creators of the category may create rooms in it.' },
   ROOM_DISABLED: { status: 403, sip: 403, text: 'The room is disabled.' },
   NOT_JOINED: { status: 409, sip: 409, text: 'Join the room first.' },
+  // migration (export, import, pchat migrate lync)
+  ARCHIVE_INVALID: { status: 400, sip: 400, text: 'The archive is malformed or incomplete.' },
+  ARCHIVE_VERSION_UNSUPPORTED: {
+    status: 400,
+    sip: 400,
+    text: 'The archive was written in a format version this pchat does not read.',
+  },
+  IMPORT_REFUSED: { status: 409, sip: 409, text: 'The import cannot be applied to this store as it is.' },
+  LEGACY_INPUT_INVALID: { status: 400, sip: 400, text: 'A legacy input file (CSV or compliance XML) is malformed.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
   STORAGE_FULL: { status: 507, sip: 503, text: 'The server is out of storage space; try again later.' },
