@@ -7,7 +7,6 @@ import { AdminService } from '../../../src/admin/admin-service.js';
 import { type ChatConfig, PchatClient } from '../../../src/client/index.js';
 import { openStore } from '../../../src/store/open.js';
 import { DOMAIN, PASSWORD, type ServerProcess, startServer, tempDataDir, uri } from '../../support/server.js';
-import { startStaticProxy } from './static-proxy.js';
 
 export { DOMAIN, PASSWORD, uri };
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -105,17 +104,16 @@ export async function startWeb(opts: { db?: string; config?: Partial<ChatConfig>
   }
   const env = opts.db ? { PCHAT_DB: opts.db } : {};
   let server = await startServer(tmp.dir, { env });
-  // The server serves the client itself once the HTTP platform does; until then a same-origin proxy does.
-  let base = server.url;
-  let proxy: { close(): Promise<void> } | undefined;
-  const home = await fetch(`${server.url}/`).then(
+  // `pchat serve` serves the built client (dist/web) at / itself, as it does for users.
+  const base = server.url;
+  const home = await fetch(`${base}/`).then(
     async (r) => (r.ok ? await r.text() : ''),
     () => '',
   );
   if (!home.includes('id="app"')) {
-    const p = await startStaticProxy(WEB_DIR, server.url);
-    proxy = p;
-    base = p.url;
+    await server.stop();
+    tmp.remove();
+    throw new Error(`pchat serve does not serve the web client at ${base}/ (is dist/web built?)`);
   }
   // playwright-core launches with a fresh temporary profile (its own --user-data-dir) every time.
   let browser: Browser;
@@ -134,7 +132,6 @@ export async function startWeb(opts: { db?: string; config?: Partial<ChatConfig>
       ],
     });
   } catch (e) {
-    await proxy?.close();
     await server.stop();
     tmp.remove();
     throw e;
@@ -177,7 +174,6 @@ export async function startWeb(opts: { db?: string; config?: Partial<ChatConfig>
     stop: async () => {
       for (const c of contexts) await c.close().catch(() => {});
       await browser.close().catch(() => {});
-      await proxy?.close();
       await server.stop();
       tmp.remove();
     },
