@@ -14,6 +14,7 @@ import { configNoun } from './verbs/config.js';
 import { endpointNoun } from './verbs/endpoint.js';
 import { groupNoun } from './verbs/group.js';
 import { policyNoun } from './verbs/policy.js';
+import { poolNoun } from './verbs/pool.js';
 import { principalNoun } from './verbs/principal.js';
 import { roomNoun } from './verbs/room.js';
 import { serveVerb } from './verbs/serve.js';
@@ -29,6 +30,7 @@ export const NOUNS: NounDef[] = [
   configNoun,
   principalNoun,
   endpointNoun,
+  poolNoun,
 ];
 
 function optionLines(specs: readonly OptSpec[]): string[] {
