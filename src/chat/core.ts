@@ -91,7 +91,7 @@ export class ChatCore {
   private readonly sessions = new Map<string, LiveSession>();
   private readonly userSessions = new Map<string, Set<LiveSession>>();
   private readonly live = new Map<string, LiveRoom>();
-  private readonly dedupe = new Dedupe(512);
+  private readonly dedupe = new Dedupe();
   private readonly unsubscribe: (() => void)[] = [];
   private pending: PendingPost[] = [];
   private flushScheduled = false;
@@ -181,15 +181,20 @@ export class ChatCore {
    * (its door closes the connection) and closed. Returns how many ended.
    */
   endSessions(user: string, reason: string, tokenHash?: string): number {
-    const set = this.userSessions.get(user);
-    if (!set) return 0;
     let n = 0;
-    for (const s of [...set]) {
+    for (const s of [...(this.userSessions.get(user) ?? [])]) {
       if (tokenHash !== undefined && s.tokenHash !== tokenHash) continue;
       this.deliver(s, { type: 'ended', code: 'TOKEN_INVALID', message: reason });
       this.closeSession(s, 'ended');
       n++;
     }
+    // doors that hold credentials of their own (a SIP registration) drop them too
+    this.events.emit('credentials.revoked', {
+      user,
+      reason,
+      at: Date.now(),
+      ...(tokenHash !== undefined ? { tokenHash } : {}),
+    });
     return n;
   }
 
@@ -361,10 +366,7 @@ export class ChatCore {
       }
     }
     const ev = { who: this.who(s), where: this.where(roomId), at: Date.now(), session: s, reason, lastOfUser };
-    if (lr && lr.sessions.size === 0) {
-      this.live.delete(roomId);
-      this.dedupe.forget(roomSubject(roomId));
-    }
+    if (lr && lr.sessions.size === 0) this.live.delete(roomId);
     return ev;
   }
 

@@ -202,6 +202,14 @@ export interface SessionEvent {
   reason?: 'closed' | 'ended';
 }
 
+export interface CredentialsRevoked {
+  user: string;
+  /** The revoked token; absent when every credential of the user is (a password change). */
+  tokenHash?: string;
+  reason: string;
+  at: number;
+}
+
 /** Every chat event: name → payload. */
 export interface ChatEvents {
   'session.opened': SessionEvent;
@@ -224,6 +232,7 @@ export interface ChatEvents {
   'message.removed': MessageChanged;
   'message.replaced': MessageChanged;
   'room.changed': RoomChanged;
+  'credentials.revoked': CredentialsRevoked;
 }
 
 export type ChatEventName = keyof ChatEvents;
@@ -249,6 +258,7 @@ export const EVENT_KINDS: Record<ChatEventName, 'veto' | 'commit' | 'notify'> = 
   'message.removed': 'notify',
   'message.replaced': 'notify',
   'room.changed': 'notify',
+  'credentials.revoked': 'notify',
 };
 
 /** Priorities of the core's own handlers, so modules can place theirs before or after (higher runs first). */

@@ -50,30 +50,24 @@ export interface Bus {
 export const roomSubject = (roomId: string): string => `room.${roomId}`;
 export const userSubject = (uri: string): string => `user.${uri}`;
 
-/** Drops envelopes already seen (at-least-once delivery), remembering the newest `window` keys per subject. */
+/**
+ * Drops envelopes already seen (at-least-once delivery). Remembers the newest `window` subject/key pairs over
+ * all subjects, so its memory is bounded however many rooms see traffic; a duplicate arrives soon after its
+ * original (an adapter's redelivery), well inside the window.
+ */
 export class Dedupe {
-  private readonly seen = new Map<string, Set<string>>();
-  constructor(private readonly window = 4096) {}
+  private readonly seen = new Set<string>();
+  constructor(private readonly window = 16_384) {}
 
   /** True the first time a subject/key pair is offered; false for a duplicate. */
   first(subject: string, key: string): boolean {
-    let keys = this.seen.get(subject);
-    if (!keys) {
-      keys = new Set();
-      this.seen.set(subject, keys);
-    }
-    if (keys.has(key)) return false;
-    keys.add(key);
-    if (keys.size > this.window) {
-      // sets iterate in insertion order: drop the oldest
-      const oldest = keys.values().next().value as string;
-      keys.delete(oldest);
+    const k = `${subject}\n${key}`;
+    if (this.seen.has(k)) return false;
+    this.seen.add(k);
+    if (this.seen.size > this.window) {
+      // a Set iterates in insertion order: drop the oldest
+      this.seen.delete(this.seen.values().next().value as string);
     }
     return true;
-  }
-
-  /** Forgets a subject (its room has no local sessions any more). */
-  forget(subject: string): void {
-    this.seen.delete(subject);
   }
 }

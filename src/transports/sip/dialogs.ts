@@ -201,6 +201,11 @@ export class DialogManager {
     for (const dialog of [...this.dialogs.values()]) this.drop(dialog, reason);
   }
 
+  /** Ends every dialog from our side with a BYE (the user's credential was revoked). */
+  byeAll(reason: string): void {
+    for (const dialog of [...this.dialogs.values()]) this.bye(dialog, reason);
+  }
+
   // ---- INVITE / CANCEL -----------------------------------------------------------------------------------
 
   private async invite(req: SipRequest): Promise<void> {
