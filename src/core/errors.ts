@@ -63,7 +63,11 @@ export const ERRORS = {
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
   // pool
   BUS_UNAVAILABLE: { status: 503, sip: 503, text: "The pool's message bus is unavailable." },
-  SERVER_STANDBY: { status: 503, sip: 480, text: 'This server is on standby; connect to an active server of the pool.' },
+  SERVER_STANDBY: {
+    status: 503,
+    sip: 480,
+    text: 'This server is on standby; connect to an active server of the pool.',
+  },
   INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
 } as const satisfies Record<string, { status: number; sip: number; text: string }>;
 
