@@ -67,7 +67,9 @@ export class NatsBus implements Bus {
 
   publish(envelope: BusEnvelope): void {
     for (const h of this.handlers) if (envelope.subject.startsWith(h.prefix)) h.handler(envelope);
-    if (this.closing) return;
+    // while NATS is away nothing is queued here: the other servers read what they missed from the store when the
+    // link is back (onResync), which also covers a server that dies with envelopes still in its buffer
+    if (this.closing || !this.connected) return;
     const { local: _local, ...wire } = envelope;
     try {
       this.nc.publish(this.natsSubject(envelope.subject), JSON.stringify(wire));

@@ -113,6 +113,6 @@ describe('NATS bus', async () => {
     );
     await a.close();
     await b.close();
-    await nats.down();
+    await nats.destroy();
   });
 });

@@ -2,8 +2,10 @@
 // test may stop and start. Outside CI an unreachable server skips the suite and says so; under CI (CI=true) it
 // fails, because CI never skips the pool suites.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const NATS_URL = process.env.PCHAT_TEST_NATS ?? 'nats://127.0.0.1:4222';
 export const NATS_BIN = process.env.PCHAT_TEST_NATS_BIN ?? '/usr/sbin/nats-server';
@@ -42,6 +44,8 @@ export function freePort(): Promise<number> {
 /** A nats-server of the test's own on a fixed port, so it can be stopped and started again at the same URL. */
 export class ThrowawayNats {
   private proc: ChildProcess | undefined;
+  /** JetStream's storage: kept across down()/up(), as a restarted NATS keeps its disk. */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'pchat-nats-'));
   private constructor(readonly port: number) {}
 
   static async start(): Promise<ThrowawayNats | undefined> {
@@ -60,7 +64,9 @@ export class ThrowawayNats {
   }
 
   async up(): Promise<void> {
-    const proc = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: 'ignore' });
+    const proc = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], {
+      stdio: 'ignore',
+    });
     proc.on('error', () => {});
     this.proc = proc;
     const deadline = Date.now() + 10_000;
@@ -68,6 +74,12 @@ export class ThrowawayNats {
       if (Date.now() > deadline) throw new Error('nats-server did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Stops it for good and removes its storage. */
+  async destroy(): Promise<void> {
+    await this.down();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   async down(): Promise<void> {

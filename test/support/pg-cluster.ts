@@ -76,11 +76,23 @@ export class PgCluster {
     return c;
   }
 
-  /** A streaming replica of `primary` (pg_basebackup -R), started. */
-  static async replicaOf(primary: PgCluster): Promise<PgCluster> {
-    const dir = mkdtempSync(join(tmpdir(), 'pchat-pgr-'));
-    chownSync(dir, 101, 104);
-    const c = new PgCluster(dir, await freePort(), primary.bin);
+  /**
+   * A streaming replica of `primary` (pg_basebackup -R), started; with `reuse`, rebuilt in the place (directory
+   * and port) of a cluster that is gone, as an operator rebuilds a failed primary from the new one to fail back.
+   */
+  static async replicaOf(primary: PgCluster, reuse?: PgCluster): Promise<PgCluster> {
+    let c: PgCluster;
+    let dir: string;
+    if (reuse) {
+      reuse.stop('immediate');
+      rmSync(reuse.data, { recursive: true, force: true });
+      dir = reuse.dir;
+      c = reuse;
+    } else {
+      dir = mkdtempSync(join(tmpdir(), 'pchat-pgr-'));
+      chownSync(dir, 101, 104);
+      c = new PgCluster(dir, await freePort(), primary.bin);
+    }
     asPostgres(join(c.bin, 'pg_basebackup'), [
       '-h',
       '127.0.0.1',
