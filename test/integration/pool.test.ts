@@ -26,6 +26,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 interface Peer {
   name: string;
   server: string;
+  client: PchatClient;
   conn: PchatConnection;
   got: MessageView[];
 }
@@ -69,13 +70,14 @@ describe('a pool of three servers on PostgreSQL and NATS', async () => {
       },
     });
 
-  async function peer(name: string, server: string): Promise<Peer> {
+  async function peer(name: string, server: string, movable = false): Promise<Peer> {
     const s = servers.get(server) as ServerProcess;
-    const c = new PchatClient(s.url);
+    const others = [...servers.values()].filter((o) => o !== s).map((o) => o.url);
+    const c = new PchatClient(s.url, movable ? { servers: others } : {});
     clients.push(c);
     await c.signIn(uri(name), PASSWORD);
-    const conn = await c.connect({ reconnect: false });
-    const p: Peer = { name, server, conn, got: [] };
+    const conn = await c.connect(movable ? { reconnect: true, minDelayMs: 50, maxDelayMs: 500 } : { reconnect: false });
+    const p: Peer = { name, server, client: c, conn, got: [] };
     conn.on('message', (m) => {
       if (m.roomId === ids.open) p.got.push(m);
     });
@@ -202,8 +204,10 @@ describe('a pool of three servers on PostgreSQL and NATS', async () => {
     skip,
   }, async () => {
     const a = await peer('alice', 'fe1');
-    const b = await peer('bob', 'fe2');
+    const b = await peer('bob', 'fe2', true); // knows the other servers: moves there when fe2 dies
     const c = await peer('carol', 'fe3');
+    const fe2Url = b.client.baseUrl;
+    const moved = b.conn.next('reconnected', () => true, 30_000);
     const acked: MessageView[] = [];
     let stop = false;
     const posting = [a, b, c].map(async (p, i) => {
@@ -222,14 +226,16 @@ describe('a pool of three servers on PostgreSQL and NATS', async () => {
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await Promise.all(posting);
-    // bob moves to another server and catches up from the last id he saw
-    const moved = new PchatClient((servers.get('fe1') as ServerProcess).url);
-    clients.push(moved);
-    await moved.signIn(uri('bob'), PASSWORD);
-    const lastSeen = b.got[b.got.length - 1]?.id ?? 0;
-    const caught = await moved.history(ids.open, { afterId: lastSeen, limit: 500 });
-    const seen = new Set([...b.got.map((m) => m.id), ...caught.map((m) => m.id)]);
-    const all = await moved.history(ids.open, { limit: 500 });
+    // bob's connection moved to another server by itself and caught up from the last id it saw
+    await moved;
+    assert.notEqual(b.client.baseUrl, fe2Url, 'bob is on another server now');
+    await eventually(() => acked.every((m) => b.got.some((g) => g.id === m.id)), 10_000, 'bob caught up');
+    const seen = new Set(b.got.map((m) => m.id));
+    assert.equal(seen.size, b.got.length, 'bob: no duplicate across the move');
+    const reader = new PchatClient((servers.get('fe3') as ServerProcess).url);
+    clients.push(reader);
+    await reader.signIn(uri('dave'), PASSWORD);
+    const all = await reader.history(ids.open, { limit: 500 });
     const stored = all.map((m) => m.id);
     assert.equal(new Set(stored).size, stored.length, 'nothing stored twice');
     for (const m of acked) {
