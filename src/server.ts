@@ -108,6 +108,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     const limiter = new UserRateLimiter(
       opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
     );
+    pool?.shareLimits(limiter);
 
     const http = await createHttpApp({
       chat,

@@ -2,10 +2,13 @@
 // pool's registry, whether it may take new connections (the active list), and the pool state (normal, or
 // failed-over to the backup database). server.ts builds one only when `bus` is configured; the embedded
 // single server never loads this file.
+
+import type { UserRateLimiter } from '../chat/user-rate-limiter.js';
 import { PchatError } from '../core/errors.js';
 import type { Store } from '../store/port.js';
 import { NatsBus } from './nats-bus.js';
 import { HEARTBEAT_MS, type PoolRegistry, type PoolState, PoolRegistry as Registry } from './registry.js';
+import { type SharedLimits, shareLimits } from './shared-limits.js';
 import type { SwitchableStore } from './switchable-store.js';
 
 export interface PoolSettings {
@@ -164,8 +167,17 @@ export class PoolMember {
     }
   }
 
+  private limits: SharedLimits | undefined;
+
+  /** Makes every user's request budget one budget across the pool (counts shared over the bus). */
+  shareLimits(limiter: UserRateLimiter): void {
+    this.limits?.stop();
+    this.limits = shareLimits(this.bus, this.settings.pool, limiter);
+  }
+
   /** Leaves the registry and closes the bus (after the chat core has stopped). */
   async close(): Promise<void> {
+    this.limits?.stop();
     if (this.timer) clearInterval(this.timer);
     this.stopWatch?.();
     await this.registry.leave(this.settings.serverId);
