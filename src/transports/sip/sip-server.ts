@@ -12,6 +12,7 @@ import { createResponse, parseCSeq, type SipLimits, type SipMessage, type SipReq
 import { ALLOW, type DialogLimits, DialogManager, serviceAddresses } from './dialogs.js';
 import { handleSubscribe } from './provisioning.js';
 import { type ConnectionState, chatEnabled, newConnectionState, Registrar } from './registrar.js';
+import { parseAuthValue } from './sipae.js';
 import { type SipConnection, type SipListener, startSipListener } from './transport.js';
 
 export interface SipServerLimits extends DialogLimits {
@@ -68,11 +69,23 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   const limits: Partial<SipServerLimits> = opts.limits ?? {};
   const domain = config.domain.toLowerCase();
   const addresses = serviceAddresses({ poolUser: config.sip.poolUser, domain, admin });
+  const targetName = (config.sip.targetName ?? domain).toLowerCase();
+  const netbios = (domain.split('.')[0] ?? 'PCHAT').slice(0, 15).toUpperCase() || 'PCHAT';
   const registrar = new Registrar({
     chat,
     realm: config.sip.realm,
     digestSecret: opts.digestSecret ?? randomBytes(32),
     maxExpires: limits.maxRegisterExpires ?? DEFAULT_SIP_SERVER_LIMITS.maxRegisterExpires,
+    auth: config.sip.auth,
+    ntlm: {
+      targetName,
+      names: {
+        netbiosDomain: netbios,
+        netbiosComputer: (targetName.split('.')[0] ?? netbios).slice(0, 15).toUpperCase(),
+        dnsDomain: domain,
+        dnsComputer: targetName,
+      },
+    },
     log,
   });
   // SIPE's fallback chat address is ocschat@<domain>: make sure the pool answers it out of the box.
@@ -88,6 +101,8 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   const accept = (localPort: number) => (conn: SipConnection) => {
     open.add(conn);
     const state = newConnectionState(conn);
+    // Once an NTLM sign-in completed, everything the server sends on the connection is signed.
+    conn.beforeSend = (msg) => state.ntlm?.sign(msg);
     const dialogs = new DialogManager({
       state,
       chat,
@@ -116,6 +131,14 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   const route = async (msg: SipMessage, state: ConnectionState, dialogs: DialogManager): Promise<void> => {
     const conn = state.conn;
     if (msg.kind === 'response') {
+      // After an NTLM sign-in the client signs its responses too; an unsigned or forged one is dropped.
+      if (state.ntlm) {
+        const check = state.ntlm.verify(msg);
+        if (!check.ok) {
+          log.info('sip response signature refused', { reason: check.reason, conn: conn.id, status: msg.status });
+          return;
+        }
+      }
       dialogs.handleResponse(msg);
       return;
     }
@@ -125,9 +148,25 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       if (req.method !== 'ACK') conn.send(createResponse(req, 400, { reason: problem }));
       return;
     }
+    // After an NTLM sign-in every request must carry a valid, fresh signature ([MS-SIPAE]). The one exception
+    // is a REGISTER starting a new NTLM sign-in (no credentials, or an empty gssapi-data): SIPE re-authenticates
+    // that way, and the registrar only replaces the association when the new handshake succeeds.
+    let signed = false;
+    if (state.ntlm && !(req.method === 'REGISTER' && startsNtlmHandshake(req))) {
+      const check = state.ntlm.verify(req);
+      if (!check.ok) {
+        log.info('sip request signature refused', { reason: check.reason, conn: conn.id, method: req.method });
+        if (req.method !== 'ACK') {
+          const text = check.reason === 'replayed' ? 'Replayed message' : 'Message signature missing or invalid';
+          conn.send(createResponse(req, 403, { reason: text, headers: [['Warning', `399 pchat "${text}"`]] }));
+        }
+        return;
+      }
+      signed = true;
+    }
     if (req.method === 'REGISTER') {
       const before = state.user;
-      const outcome = await registrar.handle(req, state);
+      const outcome = await registrar.handle(req, state, signed);
       // Dialogs belong to the user who opened them: unregistering, or registering as someone else, ends them.
       if (before !== undefined && state.user !== before) dialogs.closeAll('unregistered');
       conn.send(outcome.response);
@@ -199,6 +238,14 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
+}
+
+/** A REGISTER with no credentials or with an NTLM `gssapi-data` (a new handshake, not a signed refresh). */
+function startsNtlmHandshake(req: SipRequest): boolean {
+  const header = req.headers.get('authorization') ?? req.headers.get('proxy-authorization');
+  if (header === undefined) return true;
+  const auth = parseAuthValue(header);
+  return auth !== undefined && auth.scheme.toUpperCase() === 'NTLM' && auth.params.has('gssapi-data');
 }
 
 /** Why a request cannot be handled (missing or inconsistent mandatory headers), or undefined. */
