@@ -4,6 +4,7 @@
 // layer. Closing a connection ends its dialogs and chat sessions, so the user leaves their rooms.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { Config } from '../../config/config.js';
@@ -12,6 +13,7 @@ import { createResponse, parseCSeq, type SipLimits, type SipMessage, type SipReq
 import { ALLOW, type DialogLimits, DialogManager, serviceAddresses } from './dialogs.js';
 import { handleSubscribe } from './provisioning.js';
 import { type ConnectionState, chatEnabled, newConnectionState, Registrar } from './registrar.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
 import { parseAuthValue } from './sipae.js';
 import { type SipConnection, type SipListener, startSipListener } from './transport.js';
 
@@ -205,8 +207,20 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
     listeners.push(tcp);
     tcpAccept = accept(tcp.port);
     let tlsPort: number | undefined;
-    if (config.sip.tlsCert && config.sip.tlsKey) {
-      const tlsOpts = { cert: readFileSync(config.sip.tlsCert), key: readFileSync(config.sip.tlsKey) };
+    let certFile = config.sip.tlsCert;
+    let keyFile = config.sip.tlsKey;
+    if (!(certFile && keyFile) && config.sip.selfSignedTls) {
+      const made = await ensureSelfSignedCertificate(join(config.dataDir, 'tls'), [targetName, domain]);
+      certFile = made.cert;
+      keyFile = made.key;
+      log.warn('sip tls uses a self-signed certificate: fine for a first try, not for clients that verify it', {
+        cert: made.cert,
+        created: made.created,
+        see: 'docs/legacy-clients.md#tls-certificates',
+      });
+    }
+    if (certFile && keyFile) {
+      const tlsOpts = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
       let tlsAccept: (conn: SipConnection) => void = (conn) => conn.close();
       const tls = await startSipListener(
         {

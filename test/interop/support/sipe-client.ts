@@ -32,6 +32,10 @@ export interface LoginOptions {
   host?: string;
   /** SIPE "Group Chat Proxy" (groupchat_user); default: from provisioning (DefaultPersistentChatPoolUri). */
   groupchatUser?: string;
+  /** SIPE `transport`: tcp (default) or tls. */
+  transport?: 'tcp' | 'tls';
+  /** SIPE `authentication`: ntlm, krb5, tls-dsk or auto; unset leaves SIPE's default. */
+  authentication?: string;
   /** Extra `account <tag> set <key> <value>` settings. */
   settings?: Record<string, string>;
   timeoutMs?: number;
@@ -119,7 +123,8 @@ export class SipeClient {
     const account = user.includes(',') ? user : `${user},`;
     this.tag = await this.irc.accountAdd('sipe', account, password);
     await this.irc.accountSet(this.tag, 'server', `${opts.host ?? '127.0.0.1'}:${sipPort}`);
-    await this.irc.accountSet(this.tag, 'transport', 'tcp');
+    await this.irc.accountSet(this.tag, 'transport', opts.transport ?? 'tcp');
+    if (opts.authentication) await this.irc.accountSet(this.tag, 'authentication', opts.authentication);
     if (opts.groupchatUser) await this.irc.accountSet(this.tag, 'groupchat_user', opts.groupchatUser);
     for (const [k, v] of Object.entries(opts.settings ?? {})) await this.irc.accountSet(this.tag, k, v);
   }
