@@ -247,6 +247,12 @@ function suite(mode: Mode): void {
           const ok = messages.find((m) => m.direction === 'in' && /^SIP\/2\.0 200 /.test(m.startLine));
           assert.match(ok?.text ?? '', /Authentication-Info: NTLM rspauth="[0-9A-F]{32}"/, 'the 200 is signed');
         }
+        if (mode.transport === 'tls') {
+          assert.ok(
+            sent.some((m) => /^REGISTER /.test(m.startLine) && /^Via: SIP\/2\.0\/tls /im.test(m.text)),
+            'SIPE came over TLS',
+          );
+        }
         const listed = await alice.listRooms({ minRooms: 2 });
         assert.deepEqual(listed.map((r) => r.title).sort(), ['General', 'Private']);
       }));

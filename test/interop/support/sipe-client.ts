@@ -36,6 +36,11 @@ export interface LoginOptions {
   transport?: 'tcp' | 'tls';
   /** SIPE `authentication`: ntlm, krb5, tls-dsk or auto; unset leaves SIPE's default. */
   authentication?: string;
+  /**
+   * Answer libpurple's "Accept certificate for …?" request with yes, as a user trying a self-signed server
+   * certificate would (bitlbee shows it as "New request: …"). Default: on for TLS.
+   */
+  acceptCertificate?: boolean;
   /** Extra `account <tag> set <key> <value>` settings. */
   settings?: Record<string, string>;
   timeoutMs?: number;
@@ -92,6 +97,7 @@ export class SipeClient {
   async login(user: string, password: string, sipPort: number, opts: LoginOptions = {}): Promise<void> {
     await this.step(`login ${user}`, async () => {
       await this.configure(user, password, sipPort, opts);
+      this.acceptCertificateRequest(opts);
       await this.irc.accountOn(this.tag!, { timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs });
     });
   }
@@ -104,6 +110,7 @@ export class SipeClient {
   async loginShouldFail(user: string, password: string, sipPort: number, opts: LoginOptions = {}): Promise<string> {
     return this.step(`login ${user} (expected to fail)`, async () => {
       await this.configure(user, password, sipPort, opts);
+      this.acceptCertificateRequest(opts);
       try {
         await this.irc.accountOn(this.tag!, { timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs });
       } catch (e) {
@@ -115,6 +122,20 @@ export class SipeClient {
       }
       throw new Error(`login of ${user} succeeded but was expected to fail`);
     });
+  }
+
+  /** Watches for the certificate question of the next login and answers yes (see LoginOptions). */
+  private acceptCertificateRequest(opts: LoginOptions): void {
+    if (!(opts.acceptCertificate ?? opts.transport === 'tls')) return;
+    this.irc
+      .waitFor((m) => this.irc.isRootMessage(m) && /New request: .*Accept certificate for/.test(m.text), {
+        timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs,
+        what: 'the certificate question',
+      })
+      .then(
+        () => this.irc.root('yes'),
+        () => undefined, // no question (already trusted): nothing to answer
+      );
   }
 
   private async configure(user: string, password: string, sipPort: number, opts: LoginOptions): Promise<void> {
