@@ -187,3 +187,30 @@ describe('sip.auth picks the schemes', () => {
     }
   });
 });
+
+describe('legacy endpoints on the SIP door', () => {
+  test('an endpoint answers under its display name, and removing it ends its dialogs with a (signed) BYE', async () => {
+    const fx = await startSipFixture({ endpointCheckMs: 50 }, { auth: 'both' });
+    try {
+      await fx.admin.removeEndpoint(`sip:ocschat@${DOMAIN}`);
+      await fx.admin.newEndpoint({ sipAddress: `sip:groupchat@${DOMAIN}`, displayName: 'Old Group Chat' });
+      const c = await fx.connect('alice');
+      assert.equal((await c.registerNtlm()).status, 200);
+      const { response, dialog } = await c.invite(`sip:groupchat@${DOMAIN}`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('to') ?? '', /^"Old Group Chat" <sip:groupchat@contoso\.com>;tag=/);
+      assert.ok(dialog);
+      assert.match(await c.command(dialog, 'requri'), /rpl:requri/);
+      const bye = c.waitMessage((m) => m.kind === 'request' && m.method === 'BYE', 3000);
+      await fx.admin.removeEndpoint(`sip:groupchat@${DOMAIN}`);
+      const req = await bye;
+      assert.equal(req.headers.get('call-id'), dialog.callId);
+      assert.match(req.headers.get('from') ?? '', /^"Old Group Chat" <sip:groupchat@contoso\.com>;tag=/);
+      assert.deepEqual(c.droppedUnsigned, [], 'the BYE was signed');
+      assert.equal((await c.info(dialog, '<xccos/>')).status, 481, 'the dialog is gone');
+      assert.equal((await c.invite(`sip:groupchat@${DOMAIN}`)).response.status, 404);
+    } finally {
+      await fx.close();
+    }
+  });
+});

@@ -27,6 +27,8 @@ export interface SipServerLimits extends DialogLimits {
   maxBodyBytes: number;
   /** Longest registration granted, seconds. */
   maxRegisterExpires: number;
+  /** How often the legacy endpoints are re-read; dialogs to a removed endpoint are then ended. */
+  endpointCheckMs: number;
 }
 
 export const DEFAULT_SIP_SERVER_LIMITS: Omit<SipServerLimits, keyof DialogLimits> = {
@@ -35,6 +37,7 @@ export const DEFAULT_SIP_SERVER_LIMITS: Omit<SipServerLimits, keyof DialogLimits
   maxHeaderBytes: 16 * 1024,
   maxBodyBytes: 256 * 1024,
   maxRegisterExpires: 3600,
+  endpointCheckMs: 5000,
 };
 
 export interface SipServerOptions {
@@ -99,6 +102,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   };
   const localHost = isWildcard(config.sip.host) ? domain : config.sip.host;
   const open = new Set<SipConnection>();
+  const managers = new Set<DialogManager>();
 
   const accept = (localPort: number) => (conn: SipConnection) => {
     open.add(conn);
@@ -115,8 +119,10 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       limits,
       log,
     });
+    managers.add(dialogs);
     conn.onClose((reason) => {
       open.delete(conn);
+      managers.delete(dialogs);
       dialogs.closeAll(`connection closed (${reason})`);
       if (state.user) log.debug('sip connection closed', { user: state.user, reason });
     });
@@ -238,6 +244,25 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       tlsPort = tls.port;
     }
     log.info('sip listening', { host: config.sip.host, port: tcp.port, tlsPort, poolUri: addresses.poolUri });
+    // Removing a legacy endpoint (CLI, REST, another server of the pool) ends the dialogs opened to it.
+    let checking = false;
+    const endpointTimer = setInterval(() => {
+      if (checking || managers.size === 0) return;
+      checking = true;
+      admin
+        .listEndpoints()
+        .then((list) => {
+          const exists = new Set(list.map((e) => e.sipAddress.toLowerCase()));
+          let ended = 0;
+          for (const m of managers) ended += m.closeRemovedEndpoints(exists);
+          if (ended > 0) log.info('sip dialogs of removed endpoints ended', { dialogs: ended });
+        })
+        .catch((e: unknown) => log.warn('sip endpoint check failed', { err: e }))
+        .finally(() => {
+          checking = false;
+        });
+    }, limits.endpointCheckMs ?? DEFAULT_SIP_SERVER_LIMITS.endpointCheckMs);
+    endpointTimer.unref();
     return {
       port: tcp.port,
       tlsPort,
@@ -245,6 +270,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       chatServerUri: addresses.chatServerUri,
       connections: () => open.size,
       close: async () => {
+        clearInterval(endpointTimer);
         await Promise.all(listeners.map((l) => l.close()));
       },
     };
