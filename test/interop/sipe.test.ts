@@ -133,10 +133,11 @@ function suite(mode: Mode): void {
     let sipPort = 0;
     let tlsPort = 0;
     /** The port SIPE connects to, and how it signs in. */
-    const login = (c: SipeClient, name: string, password = PASSWORD) =>
-      c.login(account(name), password, mode.transport === 'tls' ? tlsPort : sipPort, {
+    const login = (c: SipeClient, name: string, extra: { groupchatUser?: string } = {}) =>
+      c.login(account(name), PASSWORD, mode.transport === 'tls' ? tlsPort : sipPort, {
         transport: mode.transport,
         ...(mode.auth === 'ntlm' ? { authentication: 'ntlm' } : {}),
+        ...extra,
       });
     let rooms: { general: string; priv: string };
     const clients: SipeClient[] = [];
@@ -303,8 +304,22 @@ function suite(mode: Mode): void {
     it("a second SIPE client in the room sees the join and receives the first one's message", () =>
       withServerLog(async () => {
         carol = await sipeClient('carol');
-        await login(carol, 'carol');
+        // Over TLS carol is set up as for the old Lync pool: NTLM, TLS and the old well-known Group Chat address
+        // (the legacy endpoint, here the default sip:ocschat@…) instead of the provisioned pool URI.
+        const oldAddress = mode.transport === 'tls' ? `ocschat@${DOMAIN}` : undefined;
+        await login(carol, 'carol', oldAddress ? { groupchatUser: oldAddress } : {});
         carolCh = await carol.joinRoom('General');
+        if (oldAddress) {
+          const log = await carol.bitlbee.sipMessages();
+          assert.ok(
+            log.some((m) => m.direction === 'out' && m.startLine.startsWith(`INVITE sip:${oldAddress} `)),
+            'SIPE INVITEd the old address',
+          );
+          const ok = log.find(
+            (m) => m.direction === 'in' && /^SIP\/2\.0 200 /.test(m.startLine) && /CSeq: \d+ INVITE/i.test(m.text),
+          );
+          assert.match(ok?.text ?? '', new RegExp(`To: "Persistent Chat" <sip:${oldAddress}>;tag=`), 'display name');
+        }
         await alice.waitForJoin(aliceCh, 'carol');
         // carol's history shows what alice said before (her own client never shows it)
         await carol.waitForMessage(carolCh, history('hello from sipe'), { from: 'alice' });
