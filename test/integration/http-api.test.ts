@@ -307,6 +307,12 @@ describe('REST API', () => {
     assert.equal((await a.admin.grantPolicy(uri('frank'), null)).policy, null);
     await a.admin.removePolicy('tag:quiet');
 
+    // one legacy endpoint per pool: the default one is named in the refusal, and must go first
+    await assert.rejects(a.admin.newEndpoint({ sipAddress: 'sip:groupchat@pchat.local' }), {
+      code: 'ENDPOINT_EXISTS',
+      message: /sip:ocschat@pchat\.local/,
+    });
+    await a.admin.removeEndpoint('sip:ocschat@pchat.local');
     const e = await a.admin.newEndpoint({ sipAddress: 'sip:groupchat@pchat.local', displayName: 'Old Group Chat' });
     assert.equal(e.sipAddress, 'sip:groupchat@pchat.local');
     assert.ok((await a.admin.endpoints()).some((x) => x.sipAddress === 'sip:groupchat@pchat.local'));

@@ -81,7 +81,10 @@ describe('SIP door with NTLM and Digest (sip.auth both)', () => {
     const unsigned = await c.subscribe();
     assert.equal(unsigned.status, 403);
     assert.match(unsigned.headers.get('warning') ?? '', /signature missing or invalid/);
+    // an unsigned REGISTER may start a new handshake, but not end the registration
+    assert.equal((await c.request(c.registerRequest(0))).status, 403);
     c.signOutgoing = true;
+    assert.equal((await c.subscribe()).status, 200, 'still registered');
 
     // forged: a valid signature over other header values
     const forged = createRequest('OPTIONS', `sip:${DOMAIN}`, [

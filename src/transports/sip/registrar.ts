@@ -120,6 +120,10 @@ export class Registrar {
       return { kind: 'rejected', response: createResponse(req, 400, { reason: 'No address of record', toTag }) };
     }
     const expires = requestedExpires(req);
+    // After an NTLM sign-in only a signed REGISTER may end the registration.
+    if (expires === 0 && state.ntlm !== undefined && !signed) {
+      return this.refuse(req, state, toTag, 'Message signature missing or invalid');
+    }
     if (expires === 0) {
       if (state.user === aor) {
         state.user = undefined;
