@@ -211,7 +211,7 @@ export class NtlmSecurityAssociation {
     const raw = msg.headers.get('authorization') ?? msg.headers.get('proxy-authorization');
     if (raw === undefined) return { ok: false, reason: 'missing' };
     const auth = parseAuthValue(raw);
-    if (!auth || auth.scheme.toUpperCase() !== 'NTLM') return { ok: false, reason: 'malformed' };
+    if (auth?.scheme.toUpperCase() !== 'NTLM') return { ok: false, reason: 'malformed' };
     const crand = auth.params.get('crand');
     const cnum = auth.params.get('cnum');
     const response = auth.params.get('response');
