@@ -232,30 +232,15 @@ export class DialogManager {
     let n = 0;
     for (const dialog of [...this.dialogs.values()]) {
       if (dialog.endpoint === undefined || exists.has(dialog.endpoint.toLowerCase())) continue;
-      this.bye(dialog);
-      this.drop(dialog, `endpoint ${dialog.endpoint} removed`);
+      this.bye(dialog, `endpoint ${dialog.endpoint} removed`);
       n++;
     }
     return n;
   }
 
-  /** A BYE from the server in the dialog (its answer is not awaited: the dialog is gone either way). */
-  private bye(dialog: Dialog): void {
-    if (this.conn.isClosed || !dialog.remoteTarget) return;
-    const seq = ++dialog.cseq;
-    this.conn.send(
-      createRequest('BYE', dialog.remoteTarget, [
-        [
-          'Via',
-          `SIP/2.0/${this.conn.transport.toUpperCase()} ${this.opts.localHost}:${this.opts.localPort};branch=z9hG4bK${randomBytes(8).toString('hex')}`,
-        ],
-        ['Max-Forwards', '70'],
-        ['From', dialog.localParty],
-        ['To', dialog.remoteParty],
-        ['Call-ID', dialog.callId],
-        ['CSeq', `${seq} BYE`],
-      ]),
-    );
+  /** Ends every dialog from our side with a BYE (the user's credential was revoked). */
+  byeAll(reason: string): void {
+    for (const dialog of [...this.dialogs.values()]) this.bye(dialog, reason);
   }
 
   // ---- INVITE / CANCEL -----------------------------------------------------------------------------------
@@ -317,6 +302,7 @@ export class DialogManager {
         domain: this.opts.domain,
         chatServerUri: this.opts.addresses.chatServerUri,
         send: (envelope) => this.sendInfo(dialog, envelope),
+        onEnded: (reason) => this.bye(dialog, reason),
         log: this.log,
       }),
       cseq: 0,
@@ -388,6 +374,30 @@ export class DialogManager {
   }
 
   /** Sends one envelope to the client in a server INFO and tracks the transaction. */
+  /** Ends a dialog from our side: BYE to the client (its answer needs no handling), then drop it. */
+  private bye(dialog: Dialog, reason: string): void {
+    if (dialog.closed) return;
+    if (!this.conn.isClosed) {
+      const seq = ++dialog.cseq;
+      this.conn.send(
+        createRequest('BYE', dialog.remoteTarget, [
+          [
+            'Via',
+            `SIP/2.0/${this.conn.transport.toUpperCase()} ${this.opts.localHost}:${this.opts.localPort};branch=z9hG4bK${randomBytes(8).toString('hex')}`,
+          ],
+          ['Max-Forwards', '70'],
+          ['From', dialog.localParty],
+          ['To', dialog.remoteParty],
+          ['Call-ID', dialog.callId],
+          ['CSeq', `${seq} BYE`],
+          ['Reason', `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"`],
+        ]),
+      );
+    }
+    this.log.info('sip dialog ended by the server', { callId: dialog.callId, reason });
+    this.drop(dialog, reason);
+  }
+
   private sendInfo(dialog: Dialog, envelope: string): void {
     if (dialog.closed || this.conn.isClosed) return;
     if (dialog.pending.size >= this.limits.maxPendingPerDialog) {
