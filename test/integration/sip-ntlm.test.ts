@@ -217,3 +217,22 @@ describe('legacy endpoints on the SIP door', () => {
     }
   });
 });
+
+describe('a password change on an NTLM connection', () => {
+  test('ends the dialogs with a signed BYE; signing in again needs the new password', async () => {
+    const fx = await startSipFixture({}, { auth: 'ntlm' });
+    try {
+      const { client, dialog } = await fx.login('bob', { ntlm: true });
+      assert.match(await client.command(dialog, 'requri'), /rpl:requri/);
+      await fx.admin.setUser(`sip:bob@${DOMAIN}`, { password: 'another password 1' });
+      await eventually(() => client.arrivals.some((a) => a.startsWith('BYE')), 5000, 'BYE from the server');
+      assert.deepEqual(client.droppedUnsigned, [], 'the BYE was signed with the current keys');
+      assert.equal((await client.subscribe()).status, 403, 'the registration ended');
+      assert.equal((await client.registerNtlm()).status, 403, 'the old password no longer works');
+      const again = await fx.connect('bob', 'another password 1');
+      assert.equal((await again.registerNtlm()).status, 200);
+    } finally {
+      await fx.close();
+    }
+  });
+});

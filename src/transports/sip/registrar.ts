@@ -196,40 +196,42 @@ export class Registrar {
     state.ntlmHandshakes ??= new NtlmHandshakes(this.ntlmOpts);
     const step: NtlmStep = state.ntlmHandshakes.step(auth);
     if (step.kind === 'challenge') return this.unauthorized(req, toTag, [step.header]);
+    // From here the client holds new keys: a refusal must not be signed with the old ones (SIPE would report a
+    // bad signature instead of the reason), and a failed re-authentication ends the registration.
+    const refuse = (reason: string): RegisterOutcome => {
+      state.ntlm = undefined;
+      state.user = undefined;
+      return this.refuse(req, state, toTag, reason);
+    };
     if (step.kind === 'failed') {
       // An unknown or expired opaque: start over. Anything else the client sent is unusable.
       if (step.reason === 'unknown-opaque') return this.challenge(req, toTag, false);
-      return this.refuse(req, state, toTag, `NTLM sign-in refused (${step.reason})`);
+      return refuse(`NTLM sign-in refused (${step.reason})`);
     }
     // The NTLM user name is `alice@contoso.com` (SIPE, UPN) or `alice` with domain `CONTOSO` (down-level).
     const user = ntlmUserUri(step.message.user, aor);
     if (!user || user !== aor) {
-      return this.refuse(req, state, toTag, 'Credentials do not match the address of record');
+      return refuse('Credentials do not match the address of record');
     }
-    if (this.chat.loginLocked(aor)) return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
+    if (this.chat.loginLocked(aor)) return refuse('Too many failed sign-ins; try again later');
     const cred = parseCredential(await this.chat.store.users.getPasswordHash(user));
     const stored = await this.chat.store.users.get(user);
     if (!cred?.nt || !stored) {
       this.chat.noteLogin(aor, false);
-      return this.refuse(req, state, toTag, 'Wrong user name or password');
+      return refuse('Wrong user name or password');
     }
     const done = state.ntlmHandshakes.complete(step, Buffer.from(cred.nt, 'hex'));
     if (!done.ok) {
       if (done.reason === 'wrong-password') this.chat.noteLogin(aor, false);
-      return this.refuse(
-        req,
-        state,
-        toTag,
-        done.reason === 'stale' ? 'Clock too far from the server' : 'Wrong user name or password',
-      );
+      return refuse(done.reason === 'stale' ? 'Clock too far from the server' : 'Wrong user name or password');
     }
     // Protocol version 4 signs the REGISTER that carries the AUTHENTICATE: check that too.
     const sa = done.association;
     if (auth.params.has('response')) {
       const check = sa.verify(req);
-      if (!check.ok) return this.refuse(req, state, toTag, 'Invalid message signature');
+      if (!check.ok) return refuse('Invalid message signature');
     }
-    if (stored.disabled) return this.refuse(req, state, toTag, 'User disabled');
+    if (stored.disabled) return refuse('User disabled');
     this.chat.noteLogin(user, true);
     state.ntlm = sa;
     this.log.info('sip ntlm sign-in', { user, conn: state.conn.id, ntlmUser: sa.ntlmUser, ntlmDomain: sa.ntlmDomain });
