@@ -310,6 +310,20 @@ describe('NtlmHandshakes (server side of connectionless NTLM)', () => {
     assert.match(v.params.get('opaque') as string, /^[0-9A-F]{8}$/);
   });
 
+  it('a NEGOTIATE_MESSAGE in gssapi-data (connection-oriented habit) is answered with a CHALLENGE too', () => {
+    const hs = new NtlmHandshakes({ targetName: 't', names });
+    const negotiate = Buffer.alloc(32);
+    negotiate.write('NTLMSSP\0', 0, 'latin1');
+    negotiate.writeUInt32LE(1, 8);
+    negotiate.writeUInt32LE(0xe2088297, 12);
+    const step = hs.step(parseAuthValue(`NTLM gssapi-data="${negotiate.toString('base64')}", version=3`) as never);
+    assert.equal(step.kind, 'challenge');
+    assert.match(
+      step.kind === 'challenge' ? step.header : '',
+      /gssapi-data="TlRMTVNTUAACAAAA[^"]*", targetname="t", realm="SIP Communications Service", version=3$/,
+    );
+  });
+
   it('an AUTHENTICATE for an unknown opaque, or garbage, fails without throwing', () => {
     const hs = new NtlmHandshakes({ targetName: 't', names });
     const s1 = hs.step(

@@ -283,6 +283,13 @@ export type NtlmStep =
   | { kind: 'authenticate'; message: AuthenticateMessage; pending: PendingChallenge; opaque: string; auth: AuthValue }
   | { kind: 'failed'; reason: 'malformed' | 'unsupported' | 'anonymous' | 'unknown-opaque' };
 
+/** Whether a gssapi-data token is an NTLMSSP NEGOTIATE_MESSAGE (type 1). */
+function isNegotiateMessage(data: string): boolean {
+  if (data.length > 1024 || !/^[A-Za-z0-9+/=]+$/.test(data)) return false;
+  const b = Buffer.from(data, 'base64');
+  return b.length >= 12 && b.subarray(0, 8).toString('latin1') === 'NTLMSSP\0' && b.readUInt32LE(8) === 1;
+}
+
 /** Per-connection handshake state: a few outstanding challenges, keyed by opaque. */
 export class NtlmHandshakes {
   private readonly pending = new Map<string, PendingChallenge>();
@@ -308,7 +315,12 @@ export class NtlmHandshakes {
     const data = auth.params.get('gssapi-data');
     if (data === undefined) return { kind: 'challenge', header: this.offer() };
     const version = Number(auth.params.get('version') ?? '2');
-    if (data === '') return { kind: 'challenge', header: this.newChallenge(Number.isFinite(version) ? version : 2) };
+    const v = Number.isFinite(version) ? version : 2;
+    if (data === '' || isNegotiateMessage(data)) {
+      // Connectionless NTLM starts with an empty token; a client that sends a NEGOTIATE_MESSAGE anyway gets the
+      // same CHALLENGE (its flags are not needed: the server's are what the AUTHENTICATE must satisfy).
+      return { kind: 'challenge', header: this.newChallenge(v) };
+    }
     const opaque = auth.params.get('opaque') ?? '';
     const pending = this.pending.get(opaque);
     if (!pending || this.now() - pending.issued > (this.opts.challengeTtlMs ?? 120_000)) {
