@@ -40,6 +40,13 @@ export const ConfigSchema = z.object({
       poolUser: z.string().default('pchatpool'),
     })
     .prefault({}),
+  /** One request budget per user, shared by REST, WebSocket and SIP: a token bucket of `burst`, refilled at `perSecond`. */
+  rateLimit: z
+    .object({
+      perSecond: z.coerce.number().positive().max(1_000_000).default(50),
+      burst: z.coerce.number().int().min(1).max(10_000_000).default(200),
+    })
+    .prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Sign-in token lifetime in seconds. */
   tokenTtlSeconds: z.coerce
@@ -69,6 +76,8 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TARGET_NAME: ['sip', 'targetName'],
   PCHAT_SIP_SELF_SIGNED_TLS: ['sip', 'selfSignedTls'],
   PCHAT_LOG_LEVEL: ['logLevel'],
+  PCHAT_RATE_LIMIT_PER_SECOND: ['rateLimit', 'perSecond'],
+  PCHAT_RATE_LIMIT_BURST: ['rateLimit', 'burst'],
 };
 
 type Json = Record<string, unknown>;
