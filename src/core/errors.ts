@@ -33,6 +33,7 @@ export const ERRORS = {
   PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
   // conflicts and model rules
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  ENDPOINT_EXISTS: { status: 409, sip: 409, text: 'The pool already has a legacy endpoint.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
   CREATOR_NOT_ALLOWED: {
