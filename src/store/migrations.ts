@@ -1,6 +1,7 @@
 // Schema migrations as code, frozen in time: never edit a shipped step, add a new one.
 // Each step has the SQL of both dialects; types are kept to the portable subset (INTEGER, BIGINT, TEXT) and
 // booleans are stored as 0/1 in both, so sql-store.ts reads rows the same way from either engine.
+import { nameKey } from '../core/rules.js';
 import type { Db } from './db.js';
 
 export interface Migration {
@@ -8,7 +9,31 @@ export interface Migration {
   name: string;
   sqlite: string[];
   postgres: string[];
+  /** Runs after the SQL, in the same transaction: backfills that need a rule written in TypeScript. */
+  backfill?: (tx: Db) => Promise<void>;
 }
+
+/**
+ * Fills `name_key` of every row of `table` and then makes it unique. Rows that already collide (a "lobby"
+ * beside a "Lobby" from before the rule) are all kept: the oldest key-holder by name keeps the plain key, each
+ * other gets the key suffixed with "#<row key>", so the index can be built and later names are checked against
+ * the plain key; an administrator can rename the look-alikes.
+ */
+async function backfillNameKeys(tx: Db, table: string, pk: string): Promise<void> {
+  const rows = await tx.all<{ k: string; name: string }>(`SELECT ${pk} AS k, name FROM ${table} ORDER BY name, ${pk}`);
+  const used = new Set<string>();
+  for (const r of rows) {
+    let key = nameKey(String(r.name));
+    if (used.has(key)) key = `${key}#${String(r.k)}`;
+    used.add(key);
+    await tx.run(`UPDATE ${table} SET name_key = ? WHERE ${pk} = ?`, [key, String(r.k)]);
+  }
+  await tx.run(`CREATE UNIQUE INDEX ${table}_lookalike ON ${table} (name_key)`);
+}
+
+// Failed sign-ins per (user, source address), shared by every server of a pool (see directory/sign-in-throttle.ts).
+const signInFailures = `CREATE TABLE sign_in_failures (user_key TEXT NOT NULL, source TEXT NOT NULL,
+  failures INTEGER NOT NULL, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL, PRIMARY KEY (user_key, source))`;
 
 const common = (idType: string) => [
   `CREATE TABLE users (
@@ -104,6 +129,31 @@ export const MIGRATIONS: Migration[] = [
     // pg_trgm serves these terms through the same index (with a recheck); nothing to add.
     postgres: [],
   },
+  {
+    version: 3,
+    name: 'look-alike name keys; sign-in failures per user and source',
+    sqlite: [
+      'ALTER TABLE rooms ADD COLUMN name_key TEXT',
+      'ALTER TABLE categories ADD COLUMN name_key TEXT',
+      'ALTER TABLE addins ADD COLUMN name_key TEXT',
+      signInFailures,
+      'CREATE INDEX sign_in_failures_source ON sign_in_failures (source, last_at)',
+      'CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at)',
+    ],
+    postgres: [
+      'ALTER TABLE rooms ADD COLUMN name_key TEXT',
+      'ALTER TABLE categories ADD COLUMN name_key TEXT',
+      'ALTER TABLE addins ADD COLUMN name_key TEXT',
+      signInFailures,
+      'CREATE INDEX sign_in_failures_source ON sign_in_failures (source, last_at)',
+      'CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at)',
+    ],
+    async backfill(tx) {
+      await backfillNameKeys(tx, 'rooms', 'id');
+      await backfillNameKeys(tx, 'categories', 'id');
+      await backfillNameKeys(tx, 'addins', 'name');
+    },
+  },
 ];
 
 /**
@@ -121,6 +171,7 @@ export async function migrate(db: Db): Promise<number> {
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
       for (const sql of db.caps.dialect === 'sqlite' ? m.sqlite : m.postgres) await tx.run(sql);
+      await m.backfill?.(tx);
       await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,
         m.name,

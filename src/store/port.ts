@@ -119,12 +119,19 @@ export interface UserStore extends Crud<User> {
 }
 
 export interface CategoryStore extends Crud<Category> {
+  /** By the name's look-alike key (core/rules.ts nameKey): "lobby" finds "Lobby". */
   getByName(name: string): Promise<Category | undefined>;
   countRooms(id: string): Promise<number>;
 }
 
 export interface RoomStore extends Crud<Room> {
+  /** By the name's look-alike key (core/rules.ts nameKey). */
   getByName(name: string): Promise<Room | undefined>;
+}
+
+export interface AddinStore extends Crud<Addin> {
+  /** By the name's look-alike key (core/rules.ts nameKey). */
+  getByName(name: string): Promise<Addin | undefined>;
 }
 
 export interface MessageStore {
@@ -193,7 +200,7 @@ export interface Store {
   readonly groups: Crud<Group>;
   readonly categories: CategoryStore;
   readonly rooms: RoomStore;
-  readonly addins: Crud<Addin>;
+  readonly addins: AddinStore;
   readonly policies: Crud<Policy>;
   readonly endpoints: Crud<Endpoint>;
   readonly config: ConfigStore;

@@ -2,6 +2,7 @@
 // Dialect differences are confined to the two capability functions at the top: id allocation and search.
 import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
 import { DEFAULT_CONFIG } from '../core/model.js';
+import { nameKey } from '../core/rules.js';
 import { isCjkBigram } from './bigrams.js';
 import type { Db, Param, Row } from './db.js';
 import { migrate } from './migrations.js';
@@ -280,6 +281,7 @@ function buildStore(db: Db): Store {
     columns: (c) => ({
       id: c.id,
       name: c.name,
+      name_key: nameKey(c.name),
       description: c.description,
       invitations: int(c.invitations),
       file_upload: int(c.fileUpload),
@@ -300,6 +302,7 @@ function buildStore(db: Db): Store {
     columns: (r) => ({
       id: r.id,
       name: r.name,
+      name_key: nameKey(r.name),
       description: r.description,
       category_id: r.categoryId,
       privacy: r.privacy,
@@ -312,6 +315,16 @@ function buildStore(db: Db): Store {
       presenters: JSON.stringify(r.presenters),
       created_at: r.createdAt,
     }),
+  });
+
+  const addins = crud<Addin>(db, {
+    kind: 'addin',
+    table: 'addins',
+    key: 'name',
+    from: (r) => ({ name: str(r.name), url: str(r.url) }),
+    keyOf: (a) => a.name,
+    order: 'name',
+    columns: (a) => ({ name: a.name, name_key: nameKey(a.name), url: a.url }),
   });
 
   const store: Store = {
@@ -341,7 +354,7 @@ function buildStore(db: Db): Store {
     categories: {
       ...categories,
       async getByName(name) {
-        const r = await db.get('SELECT * FROM categories WHERE name = ?', [name]);
+        const r = await db.get('SELECT * FROM categories WHERE name_key = ?', [nameKey(name)]);
         return r ? categoryFrom(r) : undefined;
       },
       async countRooms(id) {
@@ -352,19 +365,17 @@ function buildStore(db: Db): Store {
     rooms: {
       ...rooms,
       async getByName(name) {
-        const r = await db.get('SELECT * FROM rooms WHERE name = ?', [name]);
+        const r = await db.get('SELECT * FROM rooms WHERE name_key = ?', [nameKey(name)]);
         return r ? roomFrom(r) : undefined;
       },
     },
-    addins: crud<Addin>(db, {
-      kind: 'addin',
-      table: 'addins',
-      key: 'name',
-      from: (r) => ({ name: str(r.name), url: str(r.url) }),
-      keyOf: (a) => a.name,
-      order: 'name',
-      columns: (a) => ({ name: a.name, url: a.url }),
-    }),
+    addins: {
+      ...addins,
+      async getByName(name) {
+        const r = await db.get('SELECT * FROM addins WHERE name_key = ?', [nameKey(name)]);
+        return r ? { name: str(r.name), url: str(r.url) } : undefined;
+      },
+    },
     policies: crud<Policy>(db, {
       kind: 'policy',
       table: 'policies',
