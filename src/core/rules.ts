@@ -45,6 +45,8 @@ const PICTO = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Emoji_Component}]/
 // Everything refused outright (joiners and emoji variation selectors are judged by context below).
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
 const SPACES = /\p{Zs}+/gu;
+// Only spaces are trimmed: a tab, newline or byte order mark at either end is refused like one inside.
+const EDGE_SPACES = /^ +| +$/g;
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 const LOOKALIKE_SCRIPTS = [
   ['Latin', /\p{Script=Latin}/u],
@@ -89,7 +91,7 @@ function lookalikeScripts(word: string): string[] {
  */
 export function validateName(name: string, field = 'name'): string {
   if (typeof name !== 'string') throw invalid(field, 'must be text');
-  const s = name.normalize('NFC').replace(SPACES, ' ').trim();
+  const s = name.normalize('NFC').replace(SPACES, ' ').replace(EDGE_SPACES, '');
   if (s.length === 0) throw invalid(field, 'must not be empty');
   const chars = [...s];
   if (chars.length > LIMITS.nameLength) {

@@ -23,16 +23,12 @@ import type {
 // ---- capabilities -----------------------------------------------------------------------------------------
 
 /**
- * A transaction that appends to the id space. On PostgreSQL it first takes a transaction-scoped advisory lock,
- * so the servers of a pool commit ids in order: a reader paging by id never sees a higher id before a lower
- * one that is still to commit. The lock is taken before any row is touched, so it cannot deadlock with row
- * locks. (SQLite has a single writer already.)
+ * A transaction that appends to the id space: in call order, one at a time, ids committed in id order on every
+ * engine and across a pool (Db.serialTx; on PostgreSQL a local FIFO lock then an advisory lock, on SQLite the
+ * single writer).
  */
 function writeTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.tx(async (tx) => {
-    if (tx.caps.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(72627002) AS locked');
-    return fn(tx);
-  });
+  return db.serialTx(fn);
 }
 
 /** Reserves `n` consecutive ids of the shared id space; call it only inside `writeTx`. */
