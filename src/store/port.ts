@@ -189,6 +189,28 @@ export interface PrefStore {
   set(user: string, label: string, content: string): Promise<void>;
 }
 
+/** One (user, source address) pair's failed sign-ins (directory/sign-in-throttle.ts). */
+export interface SignInFailure {
+  failures: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface SignInFailureStore {
+  get(userKey: string, source: string): Promise<SignInFailure | undefined>;
+  /** Failures from `source` (every user) last seen at or after `since`, and the oldest such lastAt. */
+  fromSource(source: string, since: number): Promise<{ failures: number; oldestAt: number | null }>;
+  /**
+   * Counts one more failure at `now`; a pair last seen before `restartBefore` starts again from one.
+   * Returns the pair as stored.
+   */
+  record(userKey: string, source: string, now: number, restartBefore: number): Promise<SignInFailure>;
+  clear(userKey: string, source: string): Promise<void>;
+  /** Deletes pairs last seen before `before`, then the oldest pairs beyond `maxRows`; returns how many went. */
+  prune(before: number, maxRows: number): Promise<number>;
+  count(): Promise<number>;
+}
+
 export interface ConfigStore {
   get(): Promise<ChatConfig>;
   put(c: ChatConfig): Promise<number>;
@@ -212,6 +234,7 @@ export interface Store {
   readonly files: FileStoreMeta;
   readonly tokens: TokenStore;
   readonly prefs: PrefStore;
+  readonly signInFailures: SignInFailureStore;
   /**
    * Runs `fn` with a store whose every read and write is one transaction: all of it commits, or none.
    * Calls nested inside it join the same transaction.

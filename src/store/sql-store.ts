@@ -658,6 +658,52 @@ function buildStore(db: Db): Store {
         );
       },
     },
+    signInFailures: {
+      async get(userKey, source) {
+        const r = await db.get('SELECT * FROM sign_in_failures WHERE user_key = ? AND source = ?', [userKey, source]);
+        return r ? failureFrom(r) : undefined;
+      },
+      async fromSource(source, since) {
+        const r = await db.get<{ n: number | null; oldest: number | null }>(
+          'SELECT sum(failures) AS n, min(last_at) AS oldest FROM sign_in_failures WHERE source = ? AND last_at >= ?',
+          [source, since],
+        );
+        return {
+          failures: Number(r?.n ?? 0),
+          oldestAt: r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest),
+        };
+      },
+      async record(userKey, source, now, restartBefore) {
+        const r = await db.get(
+          `INSERT INTO sign_in_failures (user_key, source, failures, first_at, last_at) VALUES (?, ?, 1, ?, ?)
+           ON CONFLICT (user_key, source) DO UPDATE SET
+             failures = CASE WHEN sign_in_failures.last_at < ? THEN 1 ELSE sign_in_failures.failures + 1 END,
+             first_at = CASE WHEN sign_in_failures.last_at < ? THEN excluded.first_at ELSE sign_in_failures.first_at END,
+             last_at = excluded.last_at
+           RETURNING failures, first_at, last_at`,
+          [userKey, source, now, now, restartBefore, restartBefore],
+        );
+        return failureFrom(r ?? {});
+      },
+      async clear(userKey, source) {
+        await db.run('DELETE FROM sign_in_failures WHERE user_key = ? AND source = ?', [userKey, source]);
+      },
+      async prune(before, maxRows) {
+        let n = (await db.run('DELETE FROM sign_in_failures WHERE last_at < ?', [before])).changes;
+        const total = Number((await db.get<{ n: number }>('SELECT count(*) AS n FROM sign_in_failures'))?.n ?? 0);
+        if (total > maxRows) {
+          const cut = await db.get<{ t: number }>(
+            'SELECT last_at AS t FROM sign_in_failures ORDER BY last_at DESC LIMIT 1 OFFSET ?',
+            [maxRows],
+          );
+          if (cut) n += (await db.run('DELETE FROM sign_in_failures WHERE last_at <= ?', [Number(cut.t)])).changes;
+        }
+        return n;
+      },
+      async count() {
+        return Number((await db.get<{ n: number }>('SELECT count(*) AS n FROM sign_in_failures'))?.n ?? 0);
+      },
+    },
     async schemaVersion() {
       const r = await db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
       return Number(r?.v ?? 0);
@@ -666,6 +712,10 @@ function buildStore(db: Db): Store {
     close: () => db.close(),
   };
   return store;
+}
+
+function failureFrom(r: Row): { failures: number; firstAt: number; lastAt: number } {
+  return { failures: Number(r.failures), firstAt: Number(r.first_at), lastAt: Number(r.last_at) };
 }
 
 function feedFrom(r: Row): FeedFilter {
