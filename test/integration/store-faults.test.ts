@@ -96,7 +96,9 @@ describe('PostgreSQL restarted under a running server', { timeout: 180_000 }, ()
     }
     // the ones that must reach the store really failed (they are not answered from memory)
     for (const what of ['post', 'history', 'sign in', 'readyz']) {
-      const r = await (requests.find(([w]) => w === what)?.[1] as () => ReturnType<typeof http>)();
+      const entry = requests.find(([w]) => w === what);
+      assert.ok(entry);
+      const r = await entry[1]();
       assert.equal(r.status, 503, `${what} must need the store`);
     }
     await assert.rejects(conn.post(roomId, { text: 'ws during' }), (e: unknown) => {
