@@ -49,6 +49,13 @@ export interface MessageSearch {
   text?: string;
   /** Whole phrase as typed (default: every word must appear, in any order). */
   exactPhrase?: boolean;
+  /**
+   * Matches when any of these phrases appears (case-insensitive substring), in one query: a topic feed's
+   * keywords. Combined with `text` (both must hold) when both are given.
+   */
+  anyOf?: string[];
+  /** Skip counting matches (count is then the page's length): feeds need only the page. */
+  noCount?: boolean;
   caseSensitive?: boolean;
   authors?: string[];
   since?: number; // ms, inclusive
@@ -187,6 +194,8 @@ export interface TokenStore {
 export interface PrefStore {
   get(user: string, label: string): Promise<string | undefined>;
   set(user: string, label: string, content: string): Promise<void>;
+  /** How many preference documents `user` keeps and their total length in characters. */
+  usage(user: string): Promise<{ count: number; chars: number }>;
 }
 
 /** One (user, source address) pair's failed sign-ins (directory/sign-in-throttle.ts). */

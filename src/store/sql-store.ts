@@ -96,6 +96,31 @@ function searchConditions(db: Db, q: MessageSearch): { from: string; order: stri
       }
     }
   }
+  const anyOf = (q.anyOf ?? []).filter((t) => t.length > 0);
+  if (anyOf.length > 0) {
+    // One condition for all keywords. SQLite: keywords of 3+ characters through the trigram index in one FTS
+    // OR query, shorter ones by LIKE on the row; PostgreSQL: ILIKE alternatives the trigram index serves.
+    const haystack = "(coalesce(m.body, '') || ' ' || coalesce(m.title, ''))";
+    const alternatives: string[] = [];
+    if (sqlite) {
+      const long = anyOf.filter((t) => [...t].length >= 3);
+      const short = anyOf.filter((t) => [...t].length < 3);
+      if (long.length > 0) {
+        alternatives.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+        params.push(long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR '));
+      }
+      for (const t of short) {
+        alternatives.push(`${haystack} LIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      }
+    } else {
+      for (const t of anyOf) {
+        alternatives.push(`${haystack} ILIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      }
+    }
+    where.push(`(${alternatives.join(' OR ')})`);
+  }
   if (q.authors && q.authors.length > 0) {
     where.push(`m.author IN (${q.authors.map(() => '?').join(', ')})`);
     params.push(...q.authors);
@@ -468,17 +493,19 @@ function buildStore(db: Db): Store {
         if (q.roomIds.length === 0) return { messages: [], count: 0, exceededLimit: false };
         const { from, order, where, params } = searchConditions(db, q);
         const cap = q.countLimit ?? q.limit;
-        const countRow = await db.get<{ n: number }>(
-          `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
-          [...params, cap + 1],
-        );
-        const count = Number(countRow?.n ?? 0);
+        const countRow = q.noCount
+          ? undefined
+          : await db.get<{ n: number }>(
+              `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
+              [...params, cap + 1],
+            );
         const pageWhere = q.beforeId !== undefined ? [...where, 'm.id < ?'] : where;
         const pageParams = q.beforeId !== undefined ? [...params, q.beforeId] : params;
         const rows = await db.all(
           `SELECT ${MESSAGE_COLUMNS} FROM ${from} WHERE ${pageWhere.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`,
           [...pageParams, q.limit],
         );
+        const count = countRow ? Number(countRow.n ?? 0) : rows.length;
         return { messages: rows.map(messageFrom), count: Math.min(count, cap), exceededLimit: count > cap };
       },
       async countAfter(pairs) {
@@ -649,6 +676,13 @@ function buildStore(db: Db): Store {
       async get(user, label) {
         const r = await db.get('SELECT content FROM prefs WHERE user_uri = ? AND label = ?', [user, label]);
         return r ? str(r.content) : undefined;
+      },
+      async usage(user) {
+        const r = await db.get<{ n: number; c: number | null }>(
+          'SELECT count(*) AS n, sum(length(content)) AS c FROM prefs WHERE user_uri = ?',
+          [user],
+        );
+        return { count: Number(r?.n ?? 0), chars: Number(r?.c ?? 0) };
       },
       async set(user, label, content) {
         await db.run(
