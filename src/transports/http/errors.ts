@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { asPchatError, ERRORS, invalid, PchatError } from '../../core/errors.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; details?: Record<string, unknown> };
 }
 
 /** Converts anything thrown (zod issues included) into a PchatError. */
@@ -19,7 +19,14 @@ export function toPchatError(e: unknown): PchatError {
 }
 
 export function errorBody(err: PchatError): ErrorBody {
-  return { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.field ? { field: err.field } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    },
+  };
 }
 
 export function sendError(res: ServerResponse, err: PchatError, status: number = ERRORS[err.code].status): void {

@@ -45,7 +45,7 @@ export function mountChatRoutes(router: Router, deps: RestDeps): void {
   // ---- sessions --------------------------------------------------------------------------------------------
   router.post('/api/sessions', async (ctx) => {
     const body = SignIn.parse(await readJson(ctx.req));
-    const r = await chat.signIn(body.user, body.password);
+    const r = await chat.signIn(body.user, body.password, ctx.req.socket.remoteAddress);
     ctx.status = 201;
     return r;
   });

@@ -106,7 +106,9 @@ export class Registrar {
     // A refresh on a connection that already proved this identity: trust the connection.
     if (state.user === aor && authHeader === undefined) return this.ok(req, state, aor, granted, toTag);
     if (authHeader === undefined) return this.challenge(req, toTag, false);
-    if (this.chat.loginLocked(aor)) return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
+    const source = state.conn.remoteAddress;
+    if (!(await this.chat.mayTry(aor, source)))
+      return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
 
     const result = await this.digest.verifyDigest(authHeader, req.method, (username, realm) =>
       this.ha1For(username, realm),
@@ -117,7 +119,7 @@ export class Registrar {
           return this.challenge(req, toTag, true);
         case 'wrong-password':
         case 'unknown-user':
-          this.chat.noteLogin(aor, false);
+          await this.chat.noteLogin(aor, false, source);
           return this.refuse(req, state, toTag, 'Wrong user name or password');
         default:
           // malformed, unsupported, bad-nonce, realm-mismatch: a fresh challenge lets the client try again.
@@ -134,7 +136,7 @@ export class Registrar {
     // Read the user from the store, not the cached directory: a user added a moment ago must be able to sign in.
     const stored = await this.chat.store.users.get(user);
     if (!stored || stored.disabled) return this.refuse(req, state, toTag, 'User disabled');
-    this.chat.noteLogin(user, true);
+    await this.chat.noteLogin(user, true, source);
     return this.ok(req, state, user, granted, toTag);
   }
 
