@@ -32,7 +32,10 @@ export class Preferences {
     if (before === undefined && usage.count >= L.prefsPerUser)
       throw invalid('label', `at most ${L.prefsPerUser} preference documents per user`);
     if (usage.chars - (before?.length ?? 0) + content.length > L.prefTotalChars)
-      throw new PchatError('FRAME_TOO_LARGE', `content: at most ${L.prefTotalChars} characters of preferences per user`);
+      throw new PchatError(
+        'FRAME_TOO_LARGE',
+        `content: at most ${L.prefTotalChars} characters of preferences per user`,
+      );
     await store.prefs.set(user, l, content);
   }
 }

@@ -304,6 +304,43 @@ for (const dialect of DIALECTS) {
       const routes = routesFromOpenApi();
       assert.ok(routes.length > 30, 'the OpenAPI document lists the routes');
       let baseline = await fingerprint(store);
+      // the cases of the issue first, on every route that takes them: NUL in text, numbers beyond the safe range
+      const room = ids[0] as string;
+      const examples: [string, string, unknown?][] = [
+        ['GET', '/api/search?q=%00'],
+        ['GET', '/api/search?q=a%00b&room=' + room],
+        ['GET', `/api/search?q=x&before=99999999999999999999`],
+        ['GET', `/api/search?q=x&since=1e23`],
+        ['GET', `/api/search?q=x&until=-1e23`],
+        ['GET', `/api/search?q=x&since=99999999999999999999`],
+        ['GET', `/api/search?q=x&limit=99999999999999999999`],
+        ['GET', `/api/rooms/${room}/messages?before=99999999999999999999`],
+        ['GET', `/api/rooms/${room}/messages?after=99999999999999999999`],
+        ['GET', `/api/rooms/${room}/messages?after=1e23`],
+        ['GET', `/api/rooms/${room}/messages?limit=1e23`],
+        ['GET', '/api/invitations?after=99999999999999999999'],
+        ['GET', '/api/rooms?q=%00'],
+        ['POST', `/api/rooms/${room}/messages`, { text: 'a\u0000b' }],
+        ['POST', `/api/rooms/${room}/messages`, { text: '\ud800' }],
+        ['POST', `/api/follows/${room}/read`, { messageId: 1e20 }],
+        ['POST', `/api/follows/${room}/read`, { messageId: 1e23 }],
+        ['PUT', '/api/prefs/x', { content: 'a\u0000b' }],
+        ['PUT', '/api/prefs/x%00', { content: 'a' }],
+        ['POST', '/api/feeds', { name: 'f', keywords: ['a\u0000b'] }],
+        ['POST', '/api/feeds', { name: 'f\u0000', keywords: ['a'] }],
+        ['POST', '/api/sessions', { user: 'sip:bob@pchat.local\u0000', password: 'x' }],
+      ];
+      for (const [method, path, body] of examples) {
+        const r = await http(base, method, path, {
+          token,
+          ...(body !== undefined ? { raw: JSON.stringify(body) } : {}),
+          headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+        });
+        const problem = documented(r.status, r.body?.error?.code);
+        assert.equal(problem, undefined, `${problem}: ${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+        assert.ok(r.status >= 400, `${method} ${path} must be refused: ${r.status} ${JSON.stringify(r.body)}`);
+        assert.equal(await fingerprint(store), baseline, `${method} ${path} changed the store`);
+      }
       const seen = new Set<string>();
       await fc.assert(
         fc.asyncProperty(

@@ -2,6 +2,7 @@
 // JSON body to send (undefined → 204), or sends the response itself and returns RESPONDED.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PchatError } from '../../core/errors.js';
+import { checkSafeInteger } from '../../core/input.js';
 
 export const RESPONDED = Symbol('responded');
 
@@ -168,7 +169,8 @@ export function qInt(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return undefined;
   if (!/^-?\d+$/.test(v)) throw new PchatError('INVALID_VALUE', `${name}: must be a whole number`, { field: name });
-  return Number(v);
+  // the core rule: beyond the safe range a number means something else on each engine
+  return checkSafeInteger(name, Number(v));
 }
 
 export function qStr(q: URLSearchParams, name: string): string | undefined {
