@@ -106,7 +106,8 @@ export class SignInThrottle {
       v.reason === 'source'
         ? `Too many failed sign-ins from this address; try again in ${seconds} s.`
         : `Too many failed sign-ins for this user from this address; try again in ${seconds} s.`,
-      { details: { retryAfterMs: v.retryAfterMs } },
+      // retryAfter in seconds, as for the request budget (REST turns it into Retry-After)
+      { details: { retryAfter: seconds, retryAfterMs: v.retryAfterMs } },
     );
   }
 

@@ -154,10 +154,23 @@ export const MIGRATIONS: Migration[] = [
       await backfillNameKeys(tx, 'addins', 'name');
     },
   },
+  {
+    version: 5,
+    name: 'progress of resumable imports',
+    // One row per archive (keyed by its SHA-256): the last line whose effects are committed.
+    sqlite: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+    postgres: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /**
- * Applies every migration newer than the schema's version, all in one transaction. On PostgreSQL an advisory
+ * Applies every migration not applied yet, all in one transaction. On PostgreSQL an advisory
  * lock makes servers of a pool that start together wait for each other instead of racing.
  */
 export async function migrate(db: Db): Promise<number> {
@@ -166,10 +179,14 @@ export async function migrate(db: Db): Promise<number> {
     await tx.run(
       'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
     );
-    const row = await tx.get<{ v: number | string | null }>('SELECT max(version) AS v FROM schema_version');
-    let current = Number(row?.v ?? 0);
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    // Every step not applied yet runs, in version order, even one numbered below the newest applied: helpers
+    // number their steps apart (gaps are fine), so a step can reach a database after a higher-numbered one.
+    const applied = new Set(
+      (await tx.all<{ v: number | string }>('SELECT version AS v FROM schema_version')).map((r) => Number(r.v)),
+    );
+    let current = Math.max(0, ...applied);
+    for (const m of [...MIGRATIONS].sort((x, y) => x.version - y.version)) {
+      if (applied.has(m.version)) continue;
       for (const sql of db.caps.dialect === 'sqlite' ? m.sqlite : m.postgres) await tx.run(sql);
       await m.backfill?.(tx);
       await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
@@ -177,7 +194,7 @@ export async function migrate(db: Db): Promise<number> {
         m.name,
         Date.now(),
       ]);
-      current = m.version;
+      current = Math.max(current, m.version);
     }
     return current;
   });

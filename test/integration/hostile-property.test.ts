@@ -193,8 +193,9 @@ function documented(status: number, code: unknown): string | undefined {
   if (!isErrorCode(code)) return `an undocumented code ${String(code)}`;
   const expected = ERRORS[code].status;
   if (expected === status) return undefined;
-  // unknown routes and wrong methods are BAD_REQUEST with their own statuses (docs/protocol.md, Errors)
-  if (code === 'BAD_REQUEST' && (status === 404 || status === 405)) return undefined;
+  // unknown routes, wrong methods, overlong paths and media types are BAD_REQUEST with their own statuses
+  // (docs/protocol.md, Errors)
+  if (code === 'BAD_REQUEST' && [404, 405, 414, 415].includes(status)) return undefined;
   return `${code} with status ${status} (documented: ${expected})`;
 }
 

@@ -79,6 +79,8 @@ for (const dialect of DIALECTS) {
           ...(engine.location.db ? { PCHAT_DB: engine.location.db } : {}),
           PCHAT_TEST_WS_RATE: '100000',
           PCHAT_TEST_WS_BURST: '100000',
+          PCHAT_RATE_LIMIT_PER_SECOND: '100000',
+          PCHAT_RATE_LIMIT_BURST: '100000',
         },
       });
     });

@@ -75,7 +75,7 @@ describe('PostgreSQL restarted under a running server', { timeout: 180_000 }, ()
     const requests: [string, () => ReturnType<typeof http>][] = [
       ['post', () => http(base, 'POST', `/api/rooms/${roomId}/messages`, { token, body: { text: 'during' } })],
       ['history', () => http(base, 'GET', `/api/rooms/${roomId}/messages`, { token })],
-      ['search', () => http(base, 'GET', `/api/search?text=before&roomId=${roomId}`, { token })],
+      ['search', () => http(base, 'GET', `/api/search?q=before&room=${roomId}`, { token })],
       ['sign in', () => http(base, 'POST', '/api/sessions', { body: { user: uri('alice'), password: PASSWORD } })],
       ['me', () => http(base, 'GET', '/api/me', { token })],
       ['follow', () => http(base, 'PUT', `/api/follows/${roomId}`, { token })],
