@@ -27,6 +27,7 @@ export class SignIn {
    * exists or not (the name's shape included), so timing does not tell which users exist.
    */
   async checkPassword(userInput: string, password: string, source?: string): Promise<string> {
+    this.core.opts.admit?.();
     const { store, model } = this.core;
     let uri: string | undefined;
     try {

@@ -16,12 +16,11 @@
 import type { Readable } from 'node:stream';
 import type { ThrottleOptions } from '../directory/sign-in-throttle.js';
 import type { FileStore } from '../files/file-store.js';
-import type { Bus } from '../pool/bus.js';
 import type { FeedFilter, Store } from '../store/port.js';
 import { hashToken, SignIn } from './auth.js';
 import { Backchat } from './backchat.js';
-import { ChatCore, type ChatObserver } from './core.js';
-import type { Door, EventLog } from './events.js';
+import { ChatCore, type ChatCoreOptions } from './core.js';
+import type { Door } from './events.js';
 import { Feeds } from './feeds.js';
 import { Files } from './files.js';
 import { Follows } from './follows.js';
@@ -52,19 +51,12 @@ export type { ChatObserver } from './core.js';
 
 export const VERSION = '0.1.0';
 
-export interface ChatOptions {
-  domain: string;
+/** The core's options (see ChatCoreOptions: polling, slicing, metrics, log, bus, pool ordering, admission)
+ * and the sign-in token lifetime. */
+export interface ChatOptions extends ChatCoreOptions {
   tokenTtlSeconds: number;
   /** Sign-in throttling (directory/sign-in-throttle.ts); the defaults suit production. */
   throttle?: Partial<ThrottleOptions>;
-  /** How often the change stream is read for admin changes (ms). */
-  pollMs?: number;
-  /** Rooms with more sessions than this get their events delivered a slice per turn. Default 2,000. */
-  fanoutSlice?: number;
-  observe?: ChatObserver;
-  /** Where store failures are reported (the server passes its logger). */
-  log?: EventLog;
-  bus?: Bus;
 }
 
 export class ChatService {

@@ -33,6 +33,7 @@ export const ERRORS = {
   PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
   // conflicts and model rules
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  ENDPOINT_EXISTS: { status: 409, sip: 409, text: 'The pool already has a legacy endpoint.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
   CREATOR_NOT_ALLOWED: {
@@ -71,6 +72,13 @@ export const ERRORS = {
   LEGACY_INPUT_INVALID: { status: 400, sip: 400, text: 'A legacy input file (CSV or compliance XML) is malformed.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
+  // pool
+  BUS_UNAVAILABLE: { status: 503, sip: 503, text: "The pool's message bus is unavailable." },
+  SERVER_STANDBY: {
+    status: 503,
+    sip: 480,
+    text: 'This server is on standby; connect to an active server of the pool.',
+  },
   STORAGE_FULL: { status: 507, sip: 503, text: 'The server is out of storage space; try again later.' },
   INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
 } as const satisfies Record<string, { status: number; sip: number; text: string }>;

@@ -11,8 +11,8 @@ import { AdminService } from '../../src/admin/admin-service.js';
 import { PchatClient, type PchatConnection } from '../../src/client/index.js';
 import { PchatError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
-import { type PgCluster, throwawayCluster } from '../support/pg-cluster.js';
 import { DOMAIN, eventually, http, PASSWORD, type ServerProcess, signIn, startServer, uri } from '../support/server.js';
+import { type PgCluster, throwawayCluster } from '../support/throwaway-pg.js';
 
 async function seed(loc: { db?: string; dataDir: string }): Promise<string> {
   const store = await openStore(loc);
