@@ -17,7 +17,7 @@ export class SignIn {
     private readonly core: ChatCore,
     private readonly opts: { tokenTtlSeconds: number; throttle?: Partial<ThrottleOptions> },
   ) {
-    this.throttle = new SignInThrottle(core.store.signInFailures, opts.throttle);
+    this.throttle = new SignInThrottle(core.store, opts.throttle);
   }
 
   /**

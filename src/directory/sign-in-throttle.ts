@@ -65,8 +65,12 @@ export class SignInThrottle {
   private readonly opts: ThrottleOptions;
   private lastPrune = 0;
 
+  /**
+   * `store` is asked for its signInFailures on every call (not once), so a store that a pool fails over to
+   * another database (pool/switchable-store.ts) is followed.
+   */
   constructor(
-    private readonly store: SignInFailureStore,
+    private readonly store: { readonly signInFailures: SignInFailureStore },
     opts: Partial<ThrottleOptions> = {},
     private readonly clock: () => number = Date.now,
   ) {
@@ -85,12 +89,12 @@ export class SignInThrottle {
     const now = this.clock();
     const source = sourceKey(address);
     const since = now - this.opts.windowMs;
-    const fromSource = await this.store.fromSource(source, since);
+    const fromSource = await this.store.signInFailures.fromSource(source, since);
     if (fromSource.failures >= this.opts.sourceCap) {
       const retryAfterMs = Math.max(1, (fromSource.oldestAt ?? now) + this.opts.windowMs - now);
       return { allowed: false, retryAfterMs, reason: 'source' };
     }
-    const pair = await this.store.get(userKey(user), source);
+    const pair = await this.store.signInFailures.get(userKey(user), source);
     if (!pair || pair.lastAt < since) return { allowed: true };
     const wait = pair.lastAt + this.delayFor(pair.failures) - now;
     return wait > 0 ? { allowed: false, retryAfterMs: wait, reason: 'user' } : { allowed: true };
@@ -113,14 +117,14 @@ export class SignInThrottle {
 
   async failed(user: string, address: string | undefined): Promise<void> {
     const now = this.clock();
-    await this.store.record(userKey(user), sourceKey(address), now, now - this.opts.windowMs);
+    await this.store.signInFailures.record(userKey(user), sourceKey(address), now, now - this.opts.windowMs);
     if (now - this.lastPrune >= this.opts.pruneEveryMs) {
       this.lastPrune = now;
-      await this.store.prune(now - this.opts.windowMs, this.opts.maxRows);
+      await this.store.signInFailures.prune(now - this.opts.windowMs, this.opts.maxRows);
     }
   }
 
   async succeeded(user: string, address: string | undefined): Promise<void> {
-    await this.store.clear(userKey(user), sourceKey(address));
+    await this.store.signInFailures.clear(userKey(user), sourceKey(address));
   }
 }

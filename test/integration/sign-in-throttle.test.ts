@@ -71,7 +71,7 @@ for (const dialect of DIALECTS) {
       });
 
     it("a stranger's 100 failures from another address do not slow the user down at theirs", async () => {
-      const th = new SignInThrottle(store.signInFailures, { sourceCap: 1000 }, clock);
+      const th = new SignInThrottle(store, { sourceCap: 1000 }, clock);
       for (let i = 0; i < 100; i++) {
         const v = await th.check(ADMIN, STRANGER);
         if (v.allowed) await th.failed(ADMIN, STRANGER);
@@ -86,7 +86,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('the first failures are free, then each delay doubles, up to the cap', async () => {
-      const th = new SignInThrottle(store.signInFailures, { sourceCap: 10_000 }, clock);
+      const th = new SignInThrottle(store, { sourceCap: 10_000 }, clock);
       const user = 'sip:delays@contoso.com';
       const waits: number[] = [];
       for (let i = 0; i < 20; i++) {
@@ -121,7 +121,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('a pair that stops failing for the window starts again from zero', async () => {
-      const th = new SignInThrottle(store.signInFailures, { sourceCap: 10_000 }, clock);
+      const th = new SignInThrottle(store, { sourceCap: 10_000 }, clock);
       const user = 'sip:window@contoso.com';
       for (let i = 0; i < 8; i++) {
         const v = await th.check(user, HOME);
@@ -136,7 +136,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('one source spraying many names stops at the per-source cap; other sources are unaffected', async () => {
-      const th = new SignInThrottle(store.signInFailures, { sourceCap: 50 }, clock);
+      const th = new SignInThrottle(store, { sourceCap: 50 }, clock);
       const sprayer = '203.0.113.5';
       let refusedAt = -1;
       for (let i = 0; i < 200; i++) {
@@ -160,8 +160,8 @@ for (const dialect of DIALECTS) {
       if (!engine) return t.skip('engine unavailable');
       const other = await engine.open();
       try {
-        const a = new SignInThrottle(store.signInFailures, { sourceCap: 10_000 }, clock);
-        const b = new SignInThrottle(other.signInFailures, { sourceCap: 10_000 }, clock);
+        const a = new SignInThrottle(store, { sourceCap: 10_000 }, clock);
+        const b = new SignInThrottle(other, { sourceCap: 10_000 }, clock);
         const user = 'sip:pool@contoso.com';
         for (let i = 0; i < THROTTLE_DEFAULTS.free + 1; i++) await (i % 2 ? a : b).failed(user, STRANGER);
         assert.equal((await a.check(user, STRANGER)).allowed, false);
@@ -173,7 +173,7 @@ for (const dialect of DIALECTS) {
 
     it('rows stay bounded: old pairs are pruned and the table never grows past maxRows (no clearing it whole)', async () => {
       const maxRows = 100;
-      const th = new SignInThrottle(store.signInFailures, { sourceCap: 1_000_000, maxRows, pruneEveryMs: 0 }, clock);
+      const th = new SignInThrottle(store, { sourceCap: 1_000_000, maxRows, pruneEveryMs: 0 }, clock);
       now += THROTTLE_DEFAULTS.windowMs * 2; // everything recorded so far is old
       await th.failed('sip:first@contoso.com', HOME);
       assert.equal(await store.signInFailures.count(), 1, 'pairs older than the window were pruned');
