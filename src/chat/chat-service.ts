@@ -14,6 +14,7 @@
 //   live-effects.ts    what admin changes do to live sessions
 // The methods below only delegate, so the doors keep calling what they always called.
 import type { Readable } from 'node:stream';
+import type { ThrottleOptions } from '../directory/sign-in-throttle.js';
 import type { FileStore } from '../files/file-store.js';
 import type { FeedFilter, Store } from '../store/port.js';
 import { hashToken, SignIn } from './auth.js';
@@ -45,7 +46,7 @@ import type {
   UploadInput,
 } from './types.js';
 
-export { LOGIN_FAILURES, LOGIN_WINDOW_MS } from './auth.js';
+export { THROTTLE_DEFAULTS } from '../directory/sign-in-throttle.js';
 export type { ChatObserver } from './core.js';
 
 export const VERSION = '0.1.0';
@@ -54,6 +55,8 @@ export const VERSION = '0.1.0';
  * and the sign-in token lifetime. */
 export interface ChatOptions extends ChatCoreOptions {
   tokenTtlSeconds: number;
+  /** Sign-in throttling (directory/sign-in-throttle.ts); the defaults suit production. */
+  throttle?: Partial<ThrottleOptions>;
 }
 
 export class ChatService {
@@ -105,10 +108,11 @@ export class ChatService {
   }
 
   // ---- sign-in (auth.ts) ---------------------------------------------------------------------------------
-  checkPassword = (user: string, password: string): Promise<string> => this.auth.checkPassword(user, password);
-  loginLocked = (uri: string): boolean => this.auth.loginLocked(uri);
-  noteLogin = (uri: string, ok: boolean): void => this.auth.noteLogin(uri, ok);
-  signIn = (user: string, password: string) => this.auth.signIn(user, password);
+  checkPassword = (user: string, password: string, source?: string): Promise<string> =>
+    this.auth.checkPassword(user, password, source);
+  mayTry = (uri: string, source?: string): Promise<boolean> => this.auth.mayTry(uri, source);
+  noteLogin = (uri: string, ok: boolean, source?: string): Promise<void> => this.auth.noteLogin(uri, ok, source);
+  signIn = (user: string, password: string, source?: string) => this.auth.signIn(user, password, source);
   signOut = (token: string): Promise<void> => this.auth.signOut(token);
   authenticate = (token: string): Promise<string> => this.auth.authenticate(token);
 

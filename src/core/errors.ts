@@ -91,8 +91,13 @@ export class PchatError extends Error {
   readonly field: string | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, opts: { field?: string; details?: Record<string, unknown> } = {}) {
-    super(message ?? ERRORS[code].text);
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    // `cause` (the driver error behind a STORE_UNAVAILABLE, say) is for logs; toJSON never sends it to clients.
+    super(message ?? ERRORS[code].text, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'PchatError';
     this.code = code;
     this.field = opts.field;

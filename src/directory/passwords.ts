@@ -6,7 +6,23 @@ import { promisify } from 'node:util';
 import { invalid } from '../core/errors.js';
 import { ntHash } from '../transports/sip/md4.js';
 
-const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
+const scryptRaw = promisify(scryptCb) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
+let scryptRuns = 0;
+const scrypt = (pw: string, salt: Buffer, len: number): Promise<Buffer> => {
+  scryptRuns += 1;
+  return scryptRaw(pw, salt, len);
+};
+
+/** How many scrypt derivations this process ran (tests compare the work of different sign-ins by it). */
+export function scryptCount(): number {
+  return scryptRuns;
+}
+
+// A credential no password matches, verified in place of a missing one so that a sign-in for an unknown user
+// (or one without a password) costs the same scrypt work as a wrong password for a known one: timing does not
+// tell which users exist.
+const DUMMY_SALT = Buffer.alloc(16, 0x5a);
+const DUMMY_HASH = Buffer.alloc(32, 0);
 
 export interface Credential {
   scrypt: string; // base64 salt $ base64 hash
@@ -73,12 +89,15 @@ export function parseCredential(stored: string | undefined): Credential | undefi
   }
 }
 
+/** Checks `password` against a stored credential; without one (or a broken one) does the same work, then false. */
 export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
   const c = parseCredential(stored);
-  if (!c) return false;
-  const [salt, hash] = c.scrypt.split('$');
-  if (!salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length);
+  const [salt, hash] = c ? c.scrypt.split('$') : [];
+  const expected = salt && hash ? Buffer.from(hash, 'base64') : undefined;
+  if (!expected || expected.length !== DUMMY_HASH.length) {
+    await scrypt(typeof password === 'string' ? password : '', DUMMY_SALT, DUMMY_HASH.length);
+    return false;
+  }
+  const actual = await scrypt(password, Buffer.from(salt as string, 'base64'), expected.length);
   return timingSafeEqual(expected, actual);
 }

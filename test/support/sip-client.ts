@@ -574,6 +574,7 @@ export async function startSipFixture(
     domain: DOMAIN,
     tokenTtlSeconds: 3600,
     pollMs: 20,
+    throttle: { baseDelayMs: 10 * 60_000 },
   });
   await chat.start();
   const server = await startSipServer({ config, chat, admin, limits, ...(limiter ? { limiter } : {}) });

@@ -150,7 +150,9 @@ export class Registrar {
     if (authHeader === undefined) return this.challenge(req, toTag, false);
     if (auth && scheme === 'NTLM' && this.ntlmOn) return this.ntlmStep(req, state, toTag, aor, granted, auth);
     if (scheme !== 'DIGEST' || !this.digestOn) return this.challenge(req, toTag, false);
-    if (this.chat.loginLocked(aor)) return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
+    const source = state.conn.remoteAddress;
+    if (!(await this.chat.mayTry(aor, source)))
+      return this.refuse(req, state, toTag, 'Too many failed sign-ins; try again later');
 
     const result = await this.digest.verifyDigest(authHeader, req.method, (username, realm) =>
       this.ha1For(username, realm),
@@ -161,7 +163,7 @@ export class Registrar {
           return this.challenge(req, toTag, true);
         case 'wrong-password':
         case 'unknown-user':
-          this.chat.noteLogin(aor, false);
+          await this.chat.noteLogin(aor, false, source);
           return this.refuse(req, state, toTag, 'Wrong user name or password');
         default:
           // malformed, unsupported, bad-nonce, realm-mismatch: a fresh challenge lets the client try again.
@@ -178,7 +180,7 @@ export class Registrar {
     // Read the user from the store, not the cached directory: a user added a moment ago must be able to sign in.
     const stored = await this.chat.store.users.get(user);
     if (!stored || stored.disabled) return this.refuse(req, state, toTag, 'User disabled');
-    this.chat.noteLogin(user, true);
+    await this.chat.noteLogin(user, true, source);
     // A Digest sign-in on a connection that had NTLM ends the association.
     state.ntlm = undefined;
     return this.ok(req, state, user, granted, toTag);
@@ -213,16 +215,17 @@ export class Registrar {
     if (!user || user !== aor) {
       return refuse('Credentials do not match the address of record');
     }
-    if (this.chat.loginLocked(aor)) return refuse('Too many failed sign-ins; try again later');
+    const source = state.conn.remoteAddress;
+    if (!(await this.chat.mayTry(aor, source))) return refuse('Too many failed sign-ins; try again later');
     const cred = parseCredential(await this.chat.store.users.getPasswordHash(user));
     const stored = await this.chat.store.users.get(user);
     if (!cred?.nt || !stored) {
-      this.chat.noteLogin(aor, false);
+      await this.chat.noteLogin(aor, false, source);
       return refuse('Wrong user name or password');
     }
     const done = state.ntlmHandshakes.complete(step, Buffer.from(cred.nt, 'hex'));
     if (!done.ok) {
-      if (done.reason === 'wrong-password') this.chat.noteLogin(aor, false);
+      if (done.reason === 'wrong-password') await this.chat.noteLogin(aor, false, source);
       return refuse(done.reason === 'stale' ? 'Clock too far from the server' : 'Wrong user name or password');
     }
     // Protocol version 4 signs the REGISTER that carries the AUTHENTICATE: check that too.
@@ -232,7 +235,7 @@ export class Registrar {
       if (!check.ok) return refuse('Invalid message signature');
     }
     if (stored.disabled) return refuse('User disabled');
-    this.chat.noteLogin(user, true);
+    await this.chat.noteLogin(user, true, source);
     state.ntlm = sa;
     this.log.info('sip ntlm sign-in', { user, conn: state.conn.id, ntlmUser: sa.ntlmUser, ntlmDomain: sa.ntlmDomain });
     return this.ok(req, state, user, expires, toTag);
