@@ -25,7 +25,7 @@ import {
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
-import { PchatError } from '../../core/errors.js';
+import { invalid, PchatError } from '../../core/errors.js';
 import { type FileStore, probeWritable } from '../../files/file-store.js';
 import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -38,6 +38,16 @@ import { mountChatRoutes } from './rest.js';
 import { RouteTable } from './route-table.js';
 import { securityHeaders, staticCacheHeaders } from './static-headers.js';
 import { WsGateway, type WsOptions } from './ws.js';
+
+/** The longest path parameter the router matches (Fastify's maxParamLength). */
+const MAX_PATH_PARAM = 2048;
+
+/** INVALID_VALUE for an API path with a segment longer than any route takes; undefined for any other path. */
+function overlongApiPath(url: string): { err: PchatError; status: number } | undefined {
+  const path = url.split('?')[0] ?? '/';
+  if (!/^\/(api|ws)(\/|$)/.test(path) || !path.split('/').some((seg) => seg.length > MAX_PATH_PARAM)) return undefined;
+  return { err: invalid('path', `a path segment is longer than ${MAX_PATH_PARAM} characters`), status: 400 };
+}
 
 export interface HttpDeps {
   chat: ChatService;
@@ -83,7 +93,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit: MAX_JSON_BODY,
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM },
     return503OnClosing: false,
     // Errors Fastify raises before routing (a URL with bad percent-encoding, FST_ERR_BAD_URL) skip the error
     // handler; they get the same documented body as every other refusal.
@@ -174,7 +184,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   });
 
   app.setErrorHandler(async (e, req, reply) => {
-    const { err, status } = httpError(e);
+    // an API path the router could not match for an over-long parameter fell through to the static files
+    const { err, status } = overlongApiPath(req.url) ?? httpError(e);
     if (err.code === 'INTERNAL') req.log.error({ err: e, method: req.method, url: req.url }, 'request failed');
     else if (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORAGE_FULL')
       req.log.error({ err: e, code: err.code, method: req.method, url: req.url }, 'request refused: storage');
@@ -227,6 +238,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
       index: ['index.html'],
       cacheControl: false,
       setHeaders: staticCacheHeaders,
+      // the API's own paths never reach the file system (an API path the router could not match, e.g. one with
+      // an over-long parameter, would otherwise fall through to this wildcard and answer as a file)
+      allowedPath: (pathName: string) => !/^\/(api|ws)(\/|$)/.test(pathName),
     });
   }
 
@@ -237,6 +251,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
       reply.header('cache-control', 'no-cache');
       return reply.type('text/html; charset=utf-8').sendFile('index.html', webDir);
     }
+    // a path parameter longer than the router takes matches no route; say what is wrong with it instead
+    const overlong = overlongApiPath(req.url);
+    if (overlong) throw overlong.err;
     const allowed = routes.allowed(path);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
