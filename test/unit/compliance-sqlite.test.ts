@@ -1,0 +1,3 @@
+import { complianceContract } from '../support/compliance-contract.js';
+
+complianceContract('sqlite');
