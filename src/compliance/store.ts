@@ -192,14 +192,14 @@ export class ComplianceStore {
 
   /**
    * Settles what a crash left pending (SQLite). `find` looks the announced chat write up in the chat store and
-   * returns its message id, or undefined when it never committed.
+   * returns its message id (null: committed, no message id), or undefined when it never committed.
    */
-  async reconcile(find: (e: ComplianceEvent) => Promise<number | undefined>): Promise<{
+  async reconcile(find: (e: ComplianceEvent) => Promise<number | null | undefined>): Promise<{
     confirmed: number;
     aborted: number;
   }> {
     const pending = await this.pending();
-    const confirmed: { id: number; messageId: number }[] = [];
+    const confirmed: { id: number; messageId: number | null }[] = [];
     const aborted: number[] = [];
     for (const e of pending) {
       const messageId = await find(e);

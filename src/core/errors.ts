@@ -30,8 +30,12 @@ export const ERRORS = {
   FILE_NOT_FOUND: { status: 404, sip: 404, text: 'No such file.' },
   FILTER_NOT_FOUND: { status: 404, sip: 404, text: 'No such feed filter.' },
   PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
+  COMPLIANCE_NOT_CONFIGURED: { status: 404, sip: 404, text: 'No compliance configuration exists.' },
+  HOLD_NOT_FOUND: { status: 404, sip: 404, text: 'No such legal hold.' },
   // conflicts and model rules
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  COMPLIANCE_CONFIG_EXISTS: { status: 409, sip: 409, text: 'A compliance configuration already exists.' },
+  HOLD_EXISTS: { status: 409, sip: 409, text: 'That room or user is already under legal hold.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
   CREATOR_NOT_ALLOWED: {

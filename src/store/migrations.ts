@@ -104,6 +104,40 @@ export const MIGRATIONS: Migration[] = [
     // pg_trgm serves these terms through the same index (with a recheck); nothing to add.
     postgres: [],
   },
+  {
+    version: 4,
+    name: 'message removal, retention periods and legal holds',
+    sqlite: [
+      // A removed or replaced message changes its row in place; the full-text indexes follow the change.
+      `CREATE TRIGGER messages_fts_upd AFTER UPDATE OF body, title, logged ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, title)
+          SELECT 'delete', old.id, old.body, coalesce(old.title, '') WHERE old.logged = 1;
+        INSERT INTO messages_fts (rowid, body, title)
+          SELECT new.id, new.body, coalesce(new.title, '') WHERE new.logged = 1;
+      END`,
+      `CREATE TRIGGER messages_bigram_upd AFTER UPDATE OF body, title, logged ON messages BEGIN
+        DELETE FROM messages_bigram WHERE rowid = old.id AND old.logged = 1;
+        INSERT INTO messages_bigram (rowid, grams)
+          SELECT new.id, pchat_bigrams(new.body || ' ' || coalesce(new.title, '')) WHERE new.logged = 1;
+      END`,
+      'CREATE INDEX messages_ts ON messages (ts)',
+      'CREATE INDEX files_room ON files (room_id, ts)',
+      'CREATE TABLE retention (scope TEXT PRIMARY KEY, days INTEGER NOT NULL)',
+      `CREATE TABLE holds (kind TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL, PRIMARY KEY (kind, subject))`,
+      // Pool-wide leases of background jobs (retention): one server runs each job at a time.
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ts BIGINT NOT NULL)',
+    ],
+    postgres: [
+      'CREATE INDEX messages_ts ON messages (ts)',
+      'CREATE INDEX files_room ON files (room_id, ts)',
+      'CREATE TABLE retention (scope TEXT PRIMARY KEY, days INTEGER NOT NULL)',
+      `CREATE TABLE holds (kind TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL, PRIMARY KEY (kind, subject))`,
+      // Pool-wide leases of background jobs (retention): one server runs each job at a time.
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ts BIGINT NOT NULL)',
+    ],
+  },
 ];
 
 /**

@@ -86,7 +86,7 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       });
 
     it('applies the schema migrations', async () => {
-      assert.equal(await s().schemaVersion(), MIGRATIONS.length);
+      assert.equal(await s().schemaVersion(), Math.max(...MIGRATIONS.map((m) => m.version)));
     });
 
     it('round-trips users and passwords, and lists them', async () => {
