@@ -1,14 +1,14 @@
 // Admin verbs for compliance, message administration, retention and legal hold (written once for the CLI and
 // the admin API). Only administrators (or the local operator) may use them; a room manager may not.
 import { isAbsolute, resolve } from 'node:path';
+import { verifyDirectory } from '../compliance/chain.js';
 import { type ComplianceConfig, ComplianceConfigSchema, parseComplianceConfig } from '../compliance/config.js';
 import { detailsFromStore } from '../compliance/details.js';
-import { verifyDirectory } from '../compliance/chain.js';
 import { ComplianceRecorder } from '../compliance/recorder.js';
 import { RetentionJob, type RetentionOutcome } from '../compliance/retention.js';
 import type { ComplianceStore } from '../compliance/store.js';
 import type { NewComplianceEvent } from '../compliance/types.js';
-import { type RunOutcome, ComplianceWorker } from '../compliance/worker.js';
+import { ComplianceWorker, type RunOutcome } from '../compliance/worker.js';
 import { invalid, PchatError } from '../core/errors.js';
 import { normalizeSipUri } from '../core/principals.js';
 import type { LegalHold, Store, StoredMessage } from '../store/port.js';
@@ -69,7 +69,8 @@ export function parseDate(field: string, s: string | undefined, endOfDay: boolea
   const t = s.trim();
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(t);
   const ms = Date.parse(dateOnly ? `${t}T00:00:00Z` : t);
-  if (!Number.isFinite(ms)) throw invalid(field, `"${s}" is not a date (use ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:30:00Z)`);
+  if (!Number.isFinite(ms))
+    throw invalid(field, `"${s}" is not a date (use ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:30:00Z)`);
   return dateOnly && endOfDay ? ms + 24 * 3600 * 1000 - 1 : ms;
 }
 
@@ -202,7 +203,8 @@ export class ComplianceAdmin {
     let target = dir;
     if (target === undefined) {
       const c = await (await this.compliance()).getConfig();
-      if (!c) throw new PchatError('COMPLIANCE_NOT_CONFIGURED', 'name the directory to verify, or configure compliance');
+      if (!c)
+        throw new PchatError('COMPLIANCE_NOT_CONFIGURED', 'name the directory to verify, or configure compliance');
       target = this.outputDirectory(c);
     }
     try {
@@ -278,7 +280,11 @@ export class ComplianceAdmin {
   }
 
   /** Clear-CsPersistentChatRoom: removes all content of a room up to the end date, files included. */
-  async clearRoom(actor: Actor, roomKey: string, endDate: string): Promise<{ room: string; messages: number; files: number }> {
+  async clearRoom(
+    actor: Actor,
+    roomKey: string,
+    endDate: string,
+  ): Promise<{ room: string; messages: number; files: number }> {
     await this.admin.requireAdmin(actor);
     const room = await this.admin.getRoom(roomKey);
     const until = parseDate('endDate', endDate, true) as number;
@@ -338,8 +344,12 @@ export class ComplianceAdmin {
     return new RetentionJob(this.store, { removeFile: this.opts.removeFile, recorder });
   }
 
-  private async holdSubject(target: { room?: string; user?: string }): Promise<{ kind: 'room' | 'user'; subject: string }> {
-    if ((target.room === undefined) === (target.user === undefined)) throw invalid('hold', 'name exactly one room or one user');
+  private async holdSubject(target: {
+    room?: string;
+    user?: string;
+  }): Promise<{ kind: 'room' | 'user'; subject: string }> {
+    if ((target.room === undefined) === (target.user === undefined))
+      throw invalid('hold', 'name exactly one room or one user');
     if (target.room !== undefined) return { kind: 'room', subject: (await this.admin.getRoom(target.room)).id };
     return { kind: 'user', subject: normalizeSipUri(target.user as string, 'user') };
   }

@@ -63,7 +63,10 @@ export async function writeManifest(
   }
   const base = { format: MANIFEST_FORMAT, ...m, files } as Omit<BatchManifest, 'hash'>;
   const manifest: BatchManifest = { ...base, hash: manifestHash(base) };
-  await writeFileDurably(join(dir, `${batchPrefix(m.seq)}${MANIFEST_SUFFIX}`), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileDurably(
+    join(dir, `${batchPrefix(m.seq)}${MANIFEST_SUFFIX}`),
+    `${JSON.stringify(manifest, null, 2)}\n`,
+  );
   return manifest;
 }
 

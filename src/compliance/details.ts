@@ -40,12 +40,18 @@ export function cached(src: DetailsSource): DetailsSource {
   return {
     room(id) {
       let p = rooms.get(id);
-      if (!p) rooms.set(id, (p = src.room(id)));
+      if (!p) {
+        p = src.room(id);
+        rooms.set(id, p);
+      }
       return p;
     },
     user(uri) {
       let p = users.get(uri);
-      if (!p) users.set(uri, (p = src.user(uri)));
+      if (!p) {
+        p = src.user(uri);
+        users.set(uri, p);
+      }
       return p;
     },
   };

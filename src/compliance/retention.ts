@@ -62,7 +62,8 @@ export class RetentionJob {
     const now = (this.opts.now ?? Date.now)();
     const periods = await this.store.moderation.retention();
     if (periods.size === 0) return { ran: false, purged: 0, files: 0 };
-    if (!(await this.store.moderation.lease(LEASE, this.owner, now, 10 * 60_000))) return { ran: false, purged: 0, files: 0 };
+    if (!(await this.store.moderation.lease(LEASE, this.owner, now, 10 * 60_000)))
+      return { ran: false, purged: 0, files: 0 };
     let purged = 0;
     let files = 0;
     try {

@@ -108,11 +108,7 @@ export class ComplianceStore {
       await s.migrate(schema);
       return s;
     }
-    const s = new ComplianceStore(
-      openSqliteDb(join(loc.dataDir, 'compliance.db')),
-      (n) => n,
-      true,
-    );
+    const s = new ComplianceStore(openSqliteDb(join(loc.dataDir, 'compliance.db')), (n) => n, true);
     await s.migrate(undefined);
     return s;
   }
@@ -247,7 +243,11 @@ export class ComplianceStore {
       afterId,
       limit,
     ]);
-    return rows.map((r) => ({ ...eventFrom(r), state: str(r.state) as EventState, batch: numOrNull(r.exported_batch) }));
+    return rows.map((r) => ({
+      ...eventFrom(r),
+      state: str(r.state) as EventState,
+      batch: numOrNull(r.exported_batch),
+    }));
   }
 
   /**
@@ -322,27 +322,29 @@ export class ComplianceStore {
    * again, to the same file names). Returns false when the lease was lost.
    */
   async completeBatch(owner: string, seq: number, hash: string, eventIds: number[], now: number): Promise<boolean> {
-    return this.db.tx(async (tx) => {
-      const held = await tx.run(
-        `UPDATE ${this.t('worker')} SET batch_seq = ?, chain_head = ?, exported_total = exported_total + ?,
+    return this.db
+      .tx(async (tx) => {
+        const held = await tx.run(
+          `UPDATE ${this.t('worker')} SET batch_seq = ?, chain_head = ?, exported_total = exported_total + ?,
            last_success_at = ?, last_error = NULL, failures = 0
          WHERE one = 1 AND lease_owner = ? AND batch_seq = ?`,
-        [seq, hash, eventIds.length, now, owner, seq - 1],
-      );
-      if (held.changes !== 1) throw new LeaseLost();
-      for (let i = 0; i < eventIds.length; i += 500) {
-        const slice = eventIds.slice(i, i + 500);
-        await tx.run(
-          `UPDATE ${this.t('events')} SET exported_batch = ? WHERE id IN (${slice.map(() => '?').join(', ')})
-           AND exported_batch IS NULL`,
-          [seq, ...slice],
+          [seq, hash, eventIds.length, now, owner, seq - 1],
         );
-      }
-      return true;
-    }).catch((e) => {
-      if (e instanceof LeaseLost) return false;
-      throw e;
-    });
+        if (held.changes !== 1) throw new LeaseLost();
+        for (let i = 0; i < eventIds.length; i += 500) {
+          const slice = eventIds.slice(i, i + 500);
+          await tx.run(
+            `UPDATE ${this.t('events')} SET exported_batch = ? WHERE id IN (${slice.map(() => '?').join(', ')})
+           AND exported_batch IS NULL`,
+            [seq, ...slice],
+          );
+        }
+        return true;
+      })
+      .catch((e) => {
+        if (e instanceof LeaseLost) return false;
+        throw e;
+      });
   }
 
   async noteRun(now: number, error: string | null, nextAttemptAt: number): Promise<void> {

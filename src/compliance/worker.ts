@@ -99,7 +99,8 @@ export class ComplianceWorker {
     const started = this.now();
     const state = await this.store.workerState();
     if (!force && started < state.nextAttemptAt) return { ran: false, reason: 'not-due', ...none };
-    if (!(await this.store.takeLease(this.owner, started, LEASE_MS))) return { ran: false, reason: 'lease-held', ...none };
+    if (!(await this.store.takeLease(this.owner, started, LEASE_MS)))
+      return { ran: false, reason: 'lease-held', ...none };
     this.counters.runs++;
     let batches = 0;
     let events = 0;

@@ -117,7 +117,12 @@ export function moderationStore(db: Db): ModerationStore {
            AND m.room_id NOT IN (SELECT subject FROM holds WHERE kind = 'room')
            AND m.author NOT IN (SELECT subject FROM holds WHERE kind = 'user')
          ORDER BY m.id LIMIT ?`,
-        [...(q.categoryId === null ? [] : [q.categoryId]), q.before, Math.min(q.belowId, Number.MAX_SAFE_INTEGER), q.limit],
+        [
+          ...(q.categoryId === null ? [] : [q.categoryId]),
+          q.before,
+          Math.min(q.belowId, Number.MAX_SAFE_INTEGER),
+          q.limit,
+        ],
       );
       return rows.map(messageFrom);
     },
@@ -187,13 +192,10 @@ export function moderationStore(db: Db): ModerationStore {
           name,
           owner,
         ]);
-        const r = await tx.run('UPDATE leases SET owner = ?, until_ts = ? WHERE name = ? AND (owner = ? OR until_ts < ?)', [
-          owner,
-          now + ms,
-          name,
-          owner,
-          now,
-        ]);
+        const r = await tx.run(
+          'UPDATE leases SET owner = ?, until_ts = ? WHERE name = ? AND (owner = ? OR until_ts < ?)',
+          [owner, now + ms, name, owner, now],
+        );
         return r.changes === 1;
       });
     },

@@ -4,8 +4,9 @@
 //
 // Every mutation appends a change event in the same transaction. Change events and chat messages share
 // one strictly increasing id space, so "what happened after id N" is one question for every consumer.
-import type { Db } from './db.js';
+
 import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
+import type { Db } from './db.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -187,7 +188,6 @@ export interface ConfigStore {
   get(): Promise<ChatConfig>;
   put(c: ChatConfig): Promise<number>;
 }
-
 
 /** Which messages of a room an administrator selects (Remove-CsPersistentChatMessage's selectors). */
 export interface MessageSelection {

@@ -187,7 +187,12 @@ export const MESSAGE_COLUMNS = 'm.id, m.room_id, m.author, m.ts, m.kind, m.body,
 
 // ---- the store ----------------------------------------------------------------------------------------------
 
-export async function appendChange(tx: Db, type: string, subject: string, data: Record<string, unknown>): Promise<number> {
+export async function appendChange(
+  tx: Db,
+  type: string,
+  subject: string,
+  data: Record<string, unknown>,
+): Promise<number> {
   const [id] = await allocIds(tx, 1);
   await tx.run('INSERT INTO changes (id, type, subject, ts, data) VALUES (?, ?, ?, ?, ?)', [
     id as number,

@@ -1,3 +1,4 @@
-import { complianceContract } from '../support/compliance-contract.js';
+import { complianceContract, moderationContract } from '../support/compliance-contract.js';
 
 complianceContract('sqlite');
+moderationContract('sqlite');

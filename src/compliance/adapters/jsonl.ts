@@ -12,11 +12,7 @@ export function eventLine(e: BatchEvent, withRoom: boolean, withUser: boolean): 
     time: new Date(e.ts).toISOString(),
     ts: e.ts,
     roomId: e.roomId,
-    room: e.room
-      ? withRoom
-        ? e.room
-        : { uri: e.room.uri, name: e.room.name, logged: e.room.logged }
-      : null,
+    room: e.room ? (withRoom ? e.room : { uri: e.room.uri, name: e.room.name, logged: e.room.logged }) : null,
     sender: withUser ? e.senderDetails : { uri: e.senderDetails.uri, displayName: e.senderDetails.displayName },
     content: e.content,
     messageId: e.messageId,

@@ -15,8 +15,8 @@ export function dotNetTicks(ms: number): string {
 
 // Characters XML 1.0 cannot carry at all (C0 controls other than tab/LF/CR, lone surrogates, U+FFFE/FFFF)
 // become U+FFFD; the JSON Lines adapter keeps the exact text.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to replace
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Escapes text for a double-quoted attribute (line breaks and tabs as references, so they survive parsing). */
 export function attr(s: string): string {
