@@ -10,11 +10,15 @@ import { Context, GLOBAL_OPTIONS, type NounDef, type VerbDef } from './command.j
 import { Output } from './output.js';
 import { addinNoun } from './verbs/addin.js';
 import { categoryNoun } from './verbs/category.js';
+import { complianceNoun } from './verbs/compliance.js';
 import { configNoun } from './verbs/config.js';
 import { endpointNoun } from './verbs/endpoint.js';
 import { groupNoun } from './verbs/group.js';
+import { holdNoun } from './verbs/hold.js';
+import { messageNoun } from './verbs/message.js';
 import { policyNoun } from './verbs/policy.js';
 import { principalNoun } from './verbs/principal.js';
+import { retentionNoun } from './verbs/retention.js';
 import { roomNoun } from './verbs/room.js';
 import { serveVerb } from './verbs/serve.js';
 import { userNoun } from './verbs/user.js';
@@ -29,6 +33,10 @@ export const NOUNS: NounDef[] = [
   configNoun,
   principalNoun,
   endpointNoun,
+  complianceNoun,
+  messageNoun,
+  holdNoun,
+  retentionNoun,
 ];
 
 function optionLines(specs: readonly OptSpec[]): string[] {

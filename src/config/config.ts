@@ -34,6 +34,19 @@ export const ConfigSchema = z.object({
       poolUser: z.string().default('pchatpool'),
     })
     .prefault({}),
+  compliance: z
+    .object({
+      /** PostgreSQL schema of the compliance store (its own schema beside the chat store's). */
+      pgSchema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+        .default('pchat_compliance'),
+      /** How often the compliance worker checks whether a run is due (ms). */
+      checkMs: z.coerce.number().int().min(100).default(5000),
+      /** How often the retention job runs (ms); it does nothing until a retention period is set. */
+      retentionEveryMs: z.coerce.number().int().min(100).default(60_000),
+    })
+    .prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Sign-in token lifetime in seconds. */
   tokenTtlSeconds: z.coerce
@@ -60,6 +73,7 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TLS_KEY: ['sip', 'tlsKey'],
   PCHAT_SIP_REALM: ['sip', 'realm'],
   PCHAT_LOG_LEVEL: ['logLevel'],
+  PCHAT_COMPLIANCE_PG_SCHEMA: ['compliance', 'pgSchema'],
 };
 
 type Json = Record<string, unknown>;

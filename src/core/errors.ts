@@ -63,6 +63,13 @@ export const ERRORS = {
   NOT_A_CREATOR: { status: 403, sip: 403, text: 'Only creators of the category may create rooms in it.' },
   ROOM_DISABLED: { status: 403, sip: 403, text: 'The room is disabled.' },
   NOT_JOINED: { status: 409, sip: 409, text: 'Join the room first.' },
+  // compliance
+  COMPLIANCE_ADAPTER_FAILED: {
+    status: 502,
+    sip: 502,
+    text: 'The compliance adapter failed; it is retried with backoff.',
+  },
+  VERIFY_FAILED: { status: 409, sip: 409, text: 'The compliance outputs do not match their chained hashes.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
   INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
