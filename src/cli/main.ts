@@ -21,6 +21,7 @@ import { principalNoun } from './verbs/principal.js';
 import { retentionNoun } from './verbs/retention.js';
 import { roomNoun } from './verbs/room.js';
 import { serveVerb } from './verbs/serve.js';
+import { testNoun } from './verbs/test-message.js';
 import { userNoun } from './verbs/user.js';
 
 export const NOUNS: NounDef[] = [
@@ -37,6 +38,7 @@ export const NOUNS: NounDef[] = [
   messageNoun,
   holdNoun,
   retentionNoun,
+  testNoun,
 ];
 
 function optionLines(specs: readonly OptSpec[]): string[] {

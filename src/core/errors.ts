@@ -69,6 +69,7 @@ export const ERRORS = {
     sip: 502,
     text: 'The compliance adapter failed; it is retried with backoff.',
   },
+  TEST_FAILED: { status: 500, sip: 500, text: 'A step of the synthetic test failed.' },
   VERIFY_FAILED: { status: 409, sip: 409, text: 'The compliance outputs do not match their chained hashes.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ComplianceStore } from '../../src/compliance/store.js';
 import { openStore } from '../../src/store/open.js';
+import { PASSWORD, seedStandard, startServer, tempDataDir, uri } from '../support/server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -17,9 +18,12 @@ interface Result {
   stderr: string;
 }
 
-function pchat(dir: string, args: string[]): Promise<Result> {
+function pchat(dir: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
   return new Promise((done, fail) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_'))),
+      ...extraEnv,
+    };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data', dir], {
       cwd: ROOT,
       env,
@@ -162,5 +166,48 @@ describe('pchat compliance, message, hold, retention and room clear', { concurre
     assert.equal((await run('room', 'clear', '--room', 'General')).code, 2);
     await ok('retention', 'remove', '--category', 'Eng');
     assert.equal((await json<unknown[]>('retention', 'get')).length, 1);
+  });
+});
+
+describe('pchat test message', { timeout: 120_000 }, () => {
+  test('reports each step against a running server, and fails naming the step', async () => {
+    const data = tempDataDir('pchat-testmsg-');
+    await seedStandard(data.dir);
+    const server = await startServer(data.dir, { env: { PCHAT_SIP_ENABLED: 'false' } });
+    try {
+      const args = ['test', 'message', '--url', server.url, '--sender', uri('alice'), '--receiver', uri('bob')];
+      const env = { PCHAT_TEST_SENDER_PASSWORD: PASSWORD, PCHAT_TEST_RECEIVER_PASSWORD: PASSWORD };
+      const good = await pchat(data.dir, [...args, '--room', 'closed-room', '--json'], env);
+      assert.equal(good.code, 0, good.stderr);
+      const steps = JSON.parse(good.stdout) as { step: string; ok: boolean; ms: number }[];
+      assert.deepEqual(
+        steps.map((s) => s.step),
+        [
+          'sign in sender',
+          'sign in receiver',
+          'find room',
+          'connect sender',
+          'connect receiver',
+          'join sender',
+          'join receiver',
+          'post',
+          'receive',
+          'end to end',
+        ],
+      );
+      assert.ok(steps.every((s) => s.ok && s.ms >= 0));
+      const wrong = await pchat(data.dir, [...args, '--room', 'closed-room'], {
+        ...env,
+        PCHAT_TEST_RECEIVER_PASSWORD: 'wrong-password',
+      });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /^pchat: error TEST_FAILED: sign in receiver: AUTH_FAILED/);
+      const noRoom = await pchat(data.dir, [...args, '--room', 'no-such-room'], env);
+      assert.equal(noRoom.code, 1);
+      assert.match(noRoom.stderr, /TEST_FAILED: find room: ROOM_NOT_FOUND/);
+    } finally {
+      await server.stop();
+      data.remove();
+    }
   });
 });
