@@ -3,7 +3,9 @@
 // `runServer` is `pchat serve`: it logs where it listens and shuts down cleanly on SIGINT/SIGTERM.
 import type { AddressInfo } from 'node:net';
 import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
+import { ComplianceAdmin } from './admin/compliance-admin.js';
 import { ChatService } from './chat/chat-service.js';
+import { type ComplianceRuntime, startCompliance } from './compliance/runtime.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
@@ -31,6 +33,9 @@ export interface PchatServer {
   admin: AdminService;
   store: Store;
   metrics: Metrics;
+  /** Compliance recording, its worker and the retention job. */
+  compliance: ComplianceRuntime;
+  complianceAdmin: ComplianceAdmin;
   /** The SIP/XCCOS endpoint's ports, when it is enabled. */
   sip?: { port: number; tlsPort?: number; poolUri: string };
   close(): Promise<void>;
@@ -45,12 +50,33 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     if (e instanceof PchatError) throw e;
     throw new PchatError('STORE_UNAVAILABLE', `db: cannot open the store: ${(e as Error).message}`, { field: 'db' });
   }
+  let compliance: ComplianceRuntime | undefined;
   try {
     const admin = new AdminService(store, adminOptionsFrom(config));
     await admin.ensureDefaultEndpoint();
     await bootstrapAdmin(admin, opts.env ?? process.env, log);
 
     const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
+    const removeFile = (key: string) => files.remove(key);
+    compliance = await startCompliance(store, {
+      db: config.db,
+      dataDir: config.dataDir,
+      domain: config.domain,
+      pgSchema: config.compliance.pgSchema,
+      checkMs: config.compliance.checkMs,
+      retentionEveryMs: config.compliance.retentionEveryMs,
+      removeFile,
+      onError: (what, e) => log.warn(`${what} failed`, { err: e }),
+    });
+    const complianceRuntime = compliance;
+    if (compliance.reconciled.confirmed + compliance.reconciled.aborted > 0)
+      log.info('compliance records reconciled at start', { ...compliance.reconciled });
+    const complianceAdmin = new ComplianceAdmin(admin, {
+      compliance: async () => complianceRuntime.store,
+      removeFile,
+      dataDir: config.dataDir,
+      domain: config.domain,
+    });
     let connections = () => 0;
     const metrics: Metrics = new Metrics({ connections: () => connections(), chat: () => chat.stats() });
     const chat: ChatService = new ChatService(store, files, {
@@ -88,6 +114,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       admin,
       store,
       metrics,
+      compliance,
+      complianceAdmin,
       ...(sip
         ? {
             sip: {
@@ -108,12 +136,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
           });
           metrics.stop();
           await chat.stop();
+          await complianceRuntime.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (e) {
+    await compliance?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;
   }
