@@ -72,8 +72,8 @@ export class ComplianceRecorder {
   }
 
   /** Settles pending events after a crash (SQLite): see `reconcileFinder`. */
-  reconcile(store: Store): Promise<{ confirmed: number; aborted: number }> {
-    return this.compliance.reconcile(reconcileFinder(store));
+  reconcile(store: Store, recordedBefore?: number): Promise<{ confirmed: number; aborted: number }> {
+    return this.compliance.reconcile(reconcileFinder(store), recordedBefore);
   }
 }
 

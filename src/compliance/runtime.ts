@@ -49,6 +49,12 @@ export async function startCompliance(chat: Store, opts: ComplianceRuntimeOption
     });
     const retention = new RetentionJob(chat, { removeFile: opts.removeFile, recorder });
     worker.start();
+    // A pending record older than a minute belongs to an action that failed without a crash (its batch was
+    // refused): settle it the same way as at start, so it does not wait for the next restart.
+    const settle = setInterval(() => {
+      recorder.reconcile(chat, Date.now() - 60_000).catch((e) => opts.onError?.('compliance reconcile', e));
+    }, 60_000);
+    settle.unref();
     retention.start(opts.retentionEveryMs ?? 60_000, (e) => opts.onError?.('retention', e));
     return {
       store,
@@ -57,6 +63,7 @@ export async function startCompliance(chat: Store, opts: ComplianceRuntimeOption
       retention,
       reconciled,
       async close() {
+        clearInterval(settle);
         await worker.stop();
         await retention.stop();
         await store.close();

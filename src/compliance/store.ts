@@ -66,6 +66,11 @@ const MIGRATIONS: Migration[] = [
         VALUES (1, '', 0, 0, 0, 0, 0)`,
     ],
   },
+  {
+    version: 2,
+    name: 'index of pending events',
+    sql: (t) => [`CREATE INDEX events_pending ON ${t('events')} (id) WHERE state = 'pending'`],
+  },
 ];
 
 const str = (v: unknown) => String(v);
@@ -181,20 +186,25 @@ export class ComplianceStore {
     });
   }
 
-  async pending(): Promise<ComplianceEvent[]> {
-    const rows = await this.db.all(`SELECT * FROM ${this.t('events')} WHERE state = 'pending' ORDER BY id`);
-    return rows.map(eventFrom);
+  /** Pending events, oldest first; `recordedBefore` keeps only those recorded (ts) before that time. */
+  async pending(recordedBefore?: number): Promise<ComplianceEvent[]> {
+    const rows = await this.db.all(`SELECT * FROM ${this.t('events')} WHERE state = 'pending' ORDER BY id LIMIT 1000`);
+    const all = rows.map(eventFrom);
+    return recordedBefore === undefined ? all : all.filter((e) => e.ts < recordedBefore);
   }
 
   /**
    * Settles what a crash left pending (SQLite). `find` looks the announced chat write up in the chat store and
    * returns its message id (null: committed, no message id), or undefined when it never committed.
    */
-  async reconcile(find: (e: ComplianceEvent) => Promise<number | null | undefined>): Promise<{
+  async reconcile(
+    find: (e: ComplianceEvent) => Promise<number | null | undefined>,
+    recordedBefore?: number,
+  ): Promise<{
     confirmed: number;
     aborted: number;
   }> {
-    const pending = await this.pending();
+    const pending = await this.pending(recordedBefore);
     const confirmed: { id: number; messageId: number | null }[] = [];
     const aborted: number[] = [];
     for (const e of pending) {
