@@ -74,6 +74,8 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_REALM: ['sip', 'realm'],
   PCHAT_LOG_LEVEL: ['logLevel'],
   PCHAT_COMPLIANCE_PG_SCHEMA: ['compliance', 'pgSchema'],
+  PCHAT_COMPLIANCE_CHECK_MS: ['compliance', 'checkMs'],
+  PCHAT_RETENTION_EVERY_MS: ['compliance', 'retentionEveryMs'],
 };
 
 type Json = Record<string, unknown>;
