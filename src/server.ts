@@ -85,6 +85,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       pollMs: opts.pollMs,
       observe: metrics.observer(),
       log: log.child({ area: 'chat' }),
+      compliance: compliance.recorder,
     });
     await chat.start();
     metrics.start();

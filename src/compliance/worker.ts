@@ -98,7 +98,9 @@ export class ComplianceWorker {
     if (!config?.enabled) return { ran: false, reason: 'disabled', ...none };
     const started = this.now();
     const state = await this.store.workerState();
-    if (!force && started < state.nextAttemptAt) return { ran: false, reason: 'not-due', ...none };
+    // due a RunInterval after the last run (so a changed interval applies at once), or at the backoff's time
+    const due = state.failures > 0 ? state.nextAttemptAt : (state.lastRunAt ?? 0) + config.runIntervalSeconds * 1000;
+    if (!force && started < due) return { ran: false, reason: 'not-due', ...none };
     if (!(await this.store.takeLease(this.owner, started, LEASE_MS)))
       return { ran: false, reason: 'lease-held', ...none };
     this.counters.runs++;
