@@ -3,6 +3,7 @@
 // and out of the JSON Lines adapter with the same events; a SIGKILL between the actions and the adapter run
 // loses and duplicates nothing.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -183,5 +184,110 @@ describe('compliance end to end', { timeout: 180_000 }, () => {
       assert.ok(types.includes(want), `${want} in ${types.join(', ')}`);
     assert.ok(xml.some(([t, , c]) => t === 'CHAT' && c === 'morning from SIPE'));
     assert.deepEqual(jsonl, xml, 'the JSON Lines adapter carries the same events');
+  });
+});
+
+describe('message removal, live', { timeout: 120_000 }, () => {
+  test('WebSocket and XCCOS participants see the removal at once; history, search and feeds drop it; the record keeps it', async () => {
+    const data = tempDataDir('pchat-e2e-remove-');
+    const servers: Awaited<ReturnType<typeof startServer>>[] = [];
+    try {
+      const seeded = await seedStandard(data.dir);
+      const cs = await ComplianceStore.open({ dataDir: data.dir });
+      await cs.putConfig(parseComplianceConfig({ runIntervalSeconds: 3600 }));
+      await cs.close();
+      const sipPort = await freePort();
+      const server = await startServer(data.dir, {
+        env: { PCHAT_TEST_SIP_PORT: String(sipPort), PCHAT_DOMAIN: DOMAIN },
+      });
+      servers.push(server);
+      const room = seeded.closed;
+      const roomUri = `ma-chan://${DOMAIN}/${room}`;
+      const alice = new PchatClient(server.url);
+      await alice.signIn(uri('alice'), PASSWORD);
+      const feed = await alice.createFeed({
+        name: 'deals',
+        keywords: ['merger'],
+        authors: [],
+        roomIds: [room],
+        alert: false,
+      });
+      const ws = await alice.connect({ reconnect: false });
+      await ws.join(room);
+      const seen: { type: string; ids?: number[]; text?: string }[] = [];
+      ws.on('event', (e) => {
+        if (e.type === 'message.removed' || e.type === 'message.replaced') seen.push(e);
+      });
+      const bob = await xccosLogin(sipPort, 'bob');
+      await bob.client.command(bob.dialog, 'bjoin', `<chanib uri="${roomUri}"/>`);
+      const secret = await ws.post(room, { text: 'the merger closes friday' });
+      const kept = await ws.post(room, { text: 'lunch at noon' });
+      await eventually(async () => (await alice.feedMessages(feed.id)).length === 1, 5000, 'feed match');
+
+      // an administrator removes it from another process (the CLI)
+      const cli = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'message',
+          'remove',
+          '--room',
+          room,
+          '--filter',
+          'merger',
+          '--remove',
+          '--json',
+          '--data',
+          data.dir,
+        ],
+        { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', env: { ...process.env, PCHAT_DOMAIN: DOMAIN } },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+      assert.equal(JSON.parse(cli.stdout).count, 1);
+
+      await eventually(() => seen.length > 0, 10_000, 'the WebSocket notice');
+      assert.deepEqual(seen, [{ type: 'message.removed', roomId: room, ids: [secret.id] }]);
+      const notice = await bob.client.waitInfo(
+        (b) => b.includes('removed by the Persistent Chat administrator'),
+        10_000,
+      );
+      assert.match(notice.body, /A message in this room was removed/);
+      const history = await alice.history(room, { limit: 50 });
+      assert.deepEqual(
+        history.map((m) => m.id),
+        [kept.id],
+      );
+      assert.equal((await alice.search({ roomId: room, text: 'merger' })).messages.length, 0);
+      assert.deepEqual(await alice.feedMessages(feed.id), []);
+      // a new join's recent messages (backchat) no longer carry it
+      const ws2 = await alice.connect({ reconnect: false });
+      const [rejoin] = await ws2.join(room);
+      await ws2.close();
+      assert.ok(rejoin?.ok);
+      if (rejoin?.ok)
+        assert.deepEqual(
+          rejoin.joined.history.map((m) => m.id),
+          [kept.id],
+        );
+      // the record keeps the original and who removed it
+      const rec = await ComplianceStore.open({ dataDir: data.dir });
+      const events = await rec.forMessages([secret.id]);
+      await rec.close();
+      assert.deepEqual(
+        events.map((e) => [e.type, e.content]),
+        [
+          ['CHAT', 'the merger closes friday'],
+          ['REMOVE', 'the merger closes friday'],
+        ],
+      );
+      assert.equal(events[1]?.sender, 'system');
+      await ws.close();
+      bob.client.close();
+    } finally {
+      for (const s of servers) await s.kill();
+      data.remove();
+    }
   });
 });
