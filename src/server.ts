@@ -5,15 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
 import { ComplianceAdmin } from './admin/compliance-admin.js';
 import { ChatService } from './chat/chat-service.js';
+import { type RateLimitOptions, UserRateLimiter } from './chat/user-rate-limiter.js';
 import { type ComplianceRuntime, startCompliance } from './compliance/runtime.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { Metrics } from './observability/metrics.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/port.js';
 import { createHttpApp } from './transports/http/app.js';
-import { createLogger, type Logger } from './transports/http/log.js';
-import { Metrics } from './transports/http/metrics.js';
 import type { WsOptions } from './transports/http/ws.js';
 import { startSipServer } from './transports/sip/sip-server.js';
 
@@ -24,6 +25,10 @@ export interface BuildOptions {
   ws?: Partial<WsOptions>;
   /** How often the chat service reads the change stream (ms). */
   pollMs?: number;
+  /** The per-user request budget shared by REST, WebSocket and SIP. */
+  rateLimit?: Partial<RateLimitOptions>;
+  /** The web client's files (default dist/web). */
+  webDir?: string;
 }
 
 export interface PchatServer {
@@ -36,6 +41,8 @@ export interface PchatServer {
   /** Compliance recording, its worker and the retention job. */
   compliance: ComplianceRuntime;
   complianceAdmin: ComplianceAdmin;
+  /** The OpenAPI document generated from the routes' schemas. */
+  openapi(): unknown;
   /** The SIP/XCCOS endpoint's ports, when it is enabled. */
   sip?: { port: number; tlsPort?: number; poolUri: string };
   close(): Promise<void>;
@@ -77,6 +84,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       dataDir: config.dataDir,
       domain: config.domain,
     });
+    await files.sweepTemp();
     let connections = () => 0;
     const metrics: Metrics = new Metrics({ connections: () => connections(), chat: () => chat.stats() });
     const chat: ChatService = new ChatService(store, files, {
@@ -89,13 +97,28 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     });
     await chat.start();
     metrics.start();
+    const limiter = new UserRateLimiter(
+      opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
+    );
 
-    const app = createHttpApp({ chat, admin, store, metrics, log, ws: opts.ws });
+    const http = await createHttpApp({
+      chat,
+      admin,
+      store,
+      files,
+      metrics,
+      log,
+      limiter,
+      ws: opts.ws,
+      ...(opts.webDir !== undefined ? { webDir: opts.webDir } : {}),
+      ...(config.db === undefined || config.db.startsWith('sqlite') ? { dataDir: config.dataDir } : {}),
+    });
+    const app = { server: http.app.server, ws: http.ws };
     connections = () => app.ws.size;
     await new Promise<void>((resolve, reject) => {
-      app.server.once('error', reject);
+      app.server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, config.host, config.port, 'http')));
       app.server.listen(config.port, config.host, () => {
-        app.server.off('error', reject);
+        app.server.removeAllListeners('error');
         resolve();
       });
     });
@@ -103,7 +126,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
     // The legacy endpoint: SIP (and SIP over TLS with a configured certificate) carrying XCCOS.
     const sip = config.sip.enabled
-      ? await startSipServer({ config, chat, admin, log: log.child({ area: 'sip' }) })
+      ? await startSipServer({ config, chat, admin, limiter, log: log.child({ door: 'sip' }) }).catch((e) => {
+          throw listenError(e, config.sip.host, config.sip.port, 'sip');
+        })
       : undefined;
 
     const address = app.server.address() as AddressInfo;
@@ -118,6 +143,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       metrics,
       compliance,
       complianceAdmin,
+      openapi: () => http.app.swagger(),
       ...(sip
         ? {
             sip: {
@@ -131,11 +157,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
         closing ??= (async () => {
           await sip?.close();
           app.ws.close();
+          const force = setTimeout(() => app.server.closeAllConnections(), 2000);
+          force.unref();
           await new Promise<void>((resolve) => {
             app.server.close(() => resolve());
             app.server.closeIdleConnections();
-            setTimeout(() => app.server.closeAllConnections(), 2000).unref();
           });
+          clearTimeout(force);
+          await http.app.close().catch(() => {});
           metrics.stop();
           await chat.stop();
           await complianceRuntime.close();
@@ -149,6 +178,40 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** A listen failure a person can act on: which port, and which flag or variable changes it. */
+function listenError(e: unknown, host: string, port: number, door: 'http' | 'sip'): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const how =
+    door === 'http'
+      ? 'choose another with --port or PCHAT_PORT (0 picks a free one)'
+      : 'choose another with --sip-port or PCHAT_SIP_PORT';
+  if (code === 'EADDRINUSE')
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: ${host}:${port} is already in use; ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
+  if (code === 'EACCES')
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new PchatError(
+      'INVALID_VALUE',
+      `host: ${host} is not an address of this machine; set --host or PCHAT_HOST`,
+      {
+        field: 'host',
+      },
+    );
+  return e;
 }
 
 /**

@@ -52,6 +52,7 @@ export class Context {
   private service: AdminService | undefined;
   private complianceStore: ComplianceStore | undefined;
   private complianceService: ComplianceAdmin | undefined;
+  private filesDir: string | undefined;
 
   constructor(
     readonly command: string,
@@ -99,6 +100,7 @@ export class Context {
       });
     }
     this.service = new AdminService(this.store, adminOptionsFrom(config));
+    this.filesDir = config.filesDir;
     return this.service;
   }
 
@@ -128,6 +130,12 @@ export class Context {
       domain: config.domain,
     });
     return this.complianceService;
+  }
+
+  /** The store itself and the file store's directory, for the bulk verbs (export, import, migrate). */
+  async storeAndFiles(): Promise<{ store: Store; filesDir: string }> {
+    await this.admin();
+    return { store: this.store as Store, filesDir: this.filesDir as string };
   }
 
   async close(): Promise<void> {

@@ -47,6 +47,13 @@ export const ConfigSchema = z.object({
       retentionEveryMs: z.coerce.number().int().min(100).default(60_000),
     })
     .prefault({}),
+  /** One request budget per user, shared by REST, WebSocket and SIP: a token bucket of `burst`, refilled at `perSecond`. */
+  rateLimit: z
+    .object({
+      perSecond: z.coerce.number().positive().max(1_000_000).default(50),
+      burst: z.coerce.number().int().min(1).max(10_000_000).default(200),
+    })
+    .prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Sign-in token lifetime in seconds. */
   tokenTtlSeconds: z.coerce
@@ -76,6 +83,8 @@ const ENV: Record<string, string[]> = {
   PCHAT_COMPLIANCE_PG_SCHEMA: ['compliance', 'pgSchema'],
   PCHAT_COMPLIANCE_CHECK_MS: ['compliance', 'checkMs'],
   PCHAT_RETENTION_EVERY_MS: ['compliance', 'retentionEveryMs'],
+  PCHAT_RATE_LIMIT_PER_SECOND: ['rateLimit', 'perSecond'],
+  PCHAT_RATE_LIMIT_BURST: ['rateLimit', 'burst'],
 };
 
 type Json = Record<string, unknown>;

@@ -138,11 +138,26 @@ export const MIGRATIONS: Migration[] = [
       'CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ts BIGINT NOT NULL)',
     ],
   },
+  {
+    version: 5,
+    name: 'progress of resumable imports',
+    // One row per archive (keyed by its SHA-256): the last line whose effects are committed.
+    sqlite: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+    postgres: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /**
- * Applies every migration newer than the schema's version, all in one transaction. On PostgreSQL an advisory
- * lock makes servers of a pool that start together wait for each other instead of racing.
+ * Applies every migration not applied yet, in version order, all in one transaction. Steps are looked up by
+ * version rather than "newer than the highest": helpers number their steps apart (gaps are fine), so a store
+ * that already has a later step still gets an earlier one merged afterwards. On PostgreSQL an advisory lock
+ * makes servers of a pool that start together wait for each other instead of racing.
  */
 export async function migrate(db: Db): Promise<number> {
   return db.tx(async (tx) => {
@@ -150,17 +165,19 @@ export async function migrate(db: Db): Promise<number> {
     await tx.run(
       'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
     );
-    const row = await tx.get<{ v: number | string | null }>('SELECT max(version) AS v FROM schema_version');
-    let current = Number(row?.v ?? 0);
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    const applied = new Set(
+      (await tx.all<{ v: number | string }>('SELECT version AS v FROM schema_version')).map((r) => Number(r.v)),
+    );
+    let current = applied.size > 0 ? Math.max(...applied) : 0;
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
       for (const sql of db.caps.dialect === 'sqlite' ? m.sqlite : m.postgres) await tx.run(sql);
       await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,
         m.name,
         Date.now(),
       ]);
-      current = m.version;
+      current = Math.max(current, m.version);
     }
     return current;
   });

@@ -86,6 +86,7 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       });
 
     it('applies the schema migrations', async () => {
+      // Helpers number their steps apart (gaps are fine), so the applied version is the highest step's.
       assert.equal(await s().schemaVersion(), Math.max(...MIGRATIONS.map((m) => m.version)));
     });
 
