@@ -109,6 +109,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       metrics,
       log,
       limiter,
+      compliance: complianceAdmin,
       ws: opts.ws,
       ...(opts.webDir !== undefined ? { webDir: opts.webDir } : {}),
       ...(config.db === undefined || config.db.startsWith('sqlite') ? { dataDir: config.dataDir } : {}),

@@ -74,6 +74,15 @@ export function parseDate(field: string, s: string | undefined, endOfDay: boolea
   return dateOnly && endOfDay ? ms + 24 * 3600 * 1000 - 1 : ms;
 }
 
+/** A RunInterval as written by people: `900`, `90s`, `15m`, `2h`, `30d` → seconds. */
+export function parseInterval(v: string | number): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)\s*([smhd]?)$/i.exec(v.trim());
+  if (!m) throw invalid('runInterval', `"${v}" is not a duration (e.g. 900, 15m, 2h, 30d)`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '').toLowerCase()] as number;
+  return Number(m[1]) * unit;
+}
+
 /** The text test of Remove-CsPersistentChatMessage: all words, any word, or the exact phrase. */
 export function textMatcher(filter: string | undefined, match: MatchClause, caseSensitive: boolean) {
   if (filter === undefined || filter.trim() === '') return () => true;

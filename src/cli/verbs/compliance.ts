@@ -2,19 +2,12 @@
 // (the original's *-CsPersistentChatComplianceConfiguration, plus pchat's chained-hash verification).
 
 import { SYSTEM } from '../../admin/admin-service.js';
+import { parseInterval } from '../../admin/compliance-admin.js';
 import type { ComplianceConfig } from '../../compliance/config.js';
 import { invalid, PchatError } from '../../core/errors.js';
 import { type OptSpec, optBool, optInt, optString, UsageError } from '../args.js';
 import type { Context, NounDef } from '../command.js';
 import type { Row } from '../output.js';
-
-/** `900`, `90s`, `15m`, `2h`, `30d` → seconds. */
-export function parseInterval(v: string): number {
-  const m = /^(\d+)\s*([smhd]?)$/i.exec(v.trim());
-  if (!m) throw invalid('runInterval', `"${v}" is not a duration (e.g. 900, 15m, 2h, 30d)`);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '').toLowerCase()] as number;
-  return Number(m[1]) * unit;
-}
 
 const CONFIG_OPTIONS: OptSpec[] = [
   { name: 'enabled', kind: 'bool', description: 'recording and the worker are on (default on)' },
