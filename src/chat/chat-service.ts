@@ -67,6 +67,10 @@ export interface ChatOptions {
   bus?: Bus;
   /** Compliance recording of every join, part, post, upload, history view, search and download. */
   compliance?: ComplianceRecorder;
+  /** Pool mode: order deliveries across servers by store id (see ChatCoreOptions.poolOrder). */
+  poolOrder?: { holdMs?: number };
+  /** Refuses new sessions and sign-ins when it throws (a standby pool server). */
+  admit?: () => void;
 }
 
 export class ChatService {

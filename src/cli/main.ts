@@ -20,6 +20,7 @@ import { importVerb } from './verbs/import.js';
 import { messageNoun } from './verbs/message.js';
 import { migrateNoun } from './verbs/migrate.js';
 import { policyNoun } from './verbs/policy.js';
+import { poolNoun } from './verbs/pool.js';
 import { principalNoun } from './verbs/principal.js';
 import { retentionNoun } from './verbs/retention.js';
 import { roomNoun } from './verbs/room.js';
@@ -42,6 +43,7 @@ export const NOUNS: NounDef[] = [
   holdNoun,
   retentionNoun,
   testNoun,
+  poolNoun,
   migrateNoun,
 ];
 
