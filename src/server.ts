@@ -132,6 +132,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     });
     await chat.start();
     metrics.start();
+    metrics.addCompliance(
+      () => complianceRuntime.worker.counters,
+      async () => (await complianceRuntime.store.counts()).unexported,
+    );
     const limiter = new UserRateLimiter(
       opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
     );
