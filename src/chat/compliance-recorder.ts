@@ -73,7 +73,7 @@ export function registerComplianceRecorder(core: ChatCore, recorder: ComplianceR
     'appended',
     async ({ items, stored, tx }) => {
       if (sameTx) {
-        if (!(await recorder.enabled())) return;
+        if (!(await recorder.enabled(tx.raw()))) return;
         await recorder.compliance.record(
           items.map((item, k) => postEvent(item, (stored[k] as StoredMessage).id)),
           { via: tx.raw() },

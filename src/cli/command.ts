@@ -118,11 +118,10 @@ export class Context {
     const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
     this.complianceService = new ComplianceAdmin(admin, {
       compliance: async () => {
-        this.complianceStore ??= await ComplianceStore.open({
-          db: config.db,
-          dataDir: config.dataDir,
-          pgSchema: config.compliance.pgSchema,
-        });
+        this.complianceStore ??= await ComplianceStore.open(
+          { db: config.db, dataDir: config.dataDir, pgSchema: config.compliance.pgSchema },
+          { shareWith: admin.store },
+        );
         return this.complianceStore;
       },
       removeFile: (key) => files.remove(key),

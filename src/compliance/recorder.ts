@@ -4,6 +4,7 @@
 // - SQLite (two files, no atomic commit across them): the events are written first as pending, the action
 //   runs, then they are confirmed with the ids the action produced (or aborted if it failed). `reconcile`
 //   at start settles what a crash left pending, by looking in the chat store.
+import type { Db } from '../store/db.js';
 import type { Store } from '../store/port.js';
 import type { ComplianceStore } from './store.js';
 import type { ComplianceEvent, NewComplianceEvent } from './types.js';
@@ -17,10 +18,11 @@ export class ComplianceRecorder {
   ) {}
 
   /** Is recording on (a configuration exists and is enabled)? Cached briefly: read once a second at most. */
-  async enabled(): Promise<boolean> {
+  async enabled(via?: Db): Promise<boolean> {
     const now = (this.opts.now ?? Date.now)();
     if (this.cache && now - this.cache.at < (this.opts.cacheMs ?? 1000)) return this.cache.on;
-    const on = (await this.compliance.getConfig())?.enabled === true;
+    // inside a chat transaction, read through it: a second connection from the same pool could wait for ever
+    const on = (await this.compliance.getConfig('global', via))?.enabled === true;
     this.cache = { at: now, on };
     return on;
   }

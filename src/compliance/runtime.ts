@@ -33,11 +33,14 @@ export interface ComplianceRuntime {
 }
 
 export async function startCompliance(chat: Store, opts: ComplianceRuntimeOptions): Promise<ComplianceRuntime> {
-  const store = await ComplianceStore.open({
-    db: opts.db,
-    dataDir: opts.dataDir,
-    ...(opts.pgSchema !== undefined ? { pgSchema: opts.pgSchema } : {}),
-  });
+  const store = await ComplianceStore.open(
+    {
+      db: opts.db,
+      dataDir: opts.dataDir,
+      ...(opts.pgSchema !== undefined ? { pgSchema: opts.pgSchema } : {}),
+    },
+    { shareWith: chat },
+  );
   try {
     const recorder = new ComplianceRecorder(store);
     const reconciled = await recorder.reconcile(chat);

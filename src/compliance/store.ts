@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { invalid } from '../core/errors.js';
 import type { Db, Row } from '../store/db.js';
+import type { Store } from '../store/port.js';
 import { openSqliteDb } from '../store/sqlite.js';
 import { type ComplianceConfig, parseComplianceConfig } from './config.js';
 import type { ComplianceEvent, ComplianceEventType, NewComplianceEvent } from './types.js';
@@ -92,28 +93,56 @@ function eventFrom(r: Row): ComplianceEvent {
 
 export class ComplianceStore {
   private constructor(
-    readonly db: Db,
+    private readonly dbSource: () => Db,
     /** Schema-qualified table name. */
     private readonly t: (name: string) => string,
     private readonly ownsDb: boolean,
   ) {}
 
+  /** The connection: its own, or (PostgreSQL beside a server's chat store) the chat store's current one. */
+  get db(): Db {
+    return this.dbSource();
+  }
+
   get dialect(): 'sqlite' | 'postgres' {
     return this.db.caps.dialect;
   }
 
-  /** Opens (and migrates) the compliance store next to the chat store `loc` names. */
-  static async open(loc: ComplianceLocation): Promise<ComplianceStore> {
+  /**
+   * Opens (and migrates) the compliance store next to the chat store `loc` names. On PostgreSQL, `shareWith`
+   * (the server's chat store) makes it use that store's connections instead of a pool of its own: then it
+   * follows the chat store through a failover to the backup database, where replication has its schema too.
+   */
+  static async open(loc: ComplianceLocation, opts: { shareWith?: Store } = {}): Promise<ComplianceStore> {
     if (loc.db !== undefined && /^postgres(ql)?:\/\//.test(loc.db)) {
       const schema = loc.pgSchema ?? 'pchat_compliance';
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw invalid('pgSchema', `"${schema}" is not a plain schema name`);
-      const { openPgDb } = await import('../store/postgres.js');
-      const db = await openPgDb(loc.db, { max: 4 });
-      const s = new ComplianceStore(db, (n) => `${schema}.${n}`, true);
+      const shared = opts.shareWith;
+      let s: ComplianceStore;
+      if (shared && shared.dialect === 'postgres')
+        s = new ComplianceStore(
+          () => shared.raw(),
+          (n) => `${schema}.${n}`,
+          false,
+        );
+      else {
+        const { openPgDb } = await import('../store/postgres.js');
+        const db = await openPgDb(loc.db, { max: 4 });
+        s = new ComplianceStore(
+          () => db,
+          (n) => `${schema}.${n}`,
+          true,
+        );
+      }
       await s.migrate(schema);
       return s;
     }
-    const s = new ComplianceStore(openSqliteDb(join(loc.dataDir, 'compliance.db')), (n) => n, true);
+    const db = openSqliteDb(join(loc.dataDir, 'compliance.db'));
+    const s = new ComplianceStore(
+      () => db,
+      (n) => n,
+      true,
+    );
     await s.migrate(undefined);
     return s;
   }
@@ -274,8 +303,10 @@ export class ComplianceStore {
 
   // ---- configuration ----------------------------------------------------------------------------------------
 
-  async getConfig(identity = 'global'): Promise<ComplianceConfig | undefined> {
-    const r = await this.db.get(`SELECT body FROM ${this.t('config')} WHERE identity = ?`, [identity]);
+  /** `via`: read through this transaction (PostgreSQL, a chat transaction) instead of another connection. */
+  async getConfig(identity = 'global', via?: Db): Promise<ComplianceConfig | undefined> {
+    const db = via && via.caps.dialect === 'postgres' && this.dialect === 'postgres' ? via : this.db;
+    const r = await db.get(`SELECT body FROM ${this.t('config')} WHERE identity = ?`, [identity]);
     return r ? parseComplianceConfig(JSON.parse(str(r.body))) : undefined;
   }
 

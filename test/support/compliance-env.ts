@@ -38,7 +38,8 @@ export async function complianceEnv(engine: 'sqlite' | 'postgres', suite: string
   const db = schema?.url;
   const chat = await openStore({ db, dataDir });
   const loc = { db, dataDir, ...(compSchema ? { pgSchema: compSchema } : {}) };
-  const compliance = await ComplianceStore.open(loc);
+  // the server's way on PostgreSQL: through the chat store's connections (a second server opens its own pool)
+  const compliance = await ComplianceStore.open(loc, { shareWith: chat });
   const extra: ComplianceStore[] = [];
   return {
     engine,
