@@ -36,7 +36,7 @@ import {
   validateName,
   validateRoom,
 } from '../core/rules.js';
-import { makeCredential } from '../directory/passwords.js';
+import { ALL_SCHEMES, type CredentialSchemes, makeCredential, schemesFor } from '../directory/passwords.js';
 import { DirectorySnapshot } from '../directory/snapshot.js';
 import type { Store } from '../store/port.js';
 
@@ -99,13 +99,26 @@ export interface AdminOptions {
   realm: string;
   /** The deployment's SIP domain (default endpoint address). */
   domain: string;
-  /** The pool's name. */
+  /** The pool's FQDN (`--pool`, like the original's -PersistentChatPoolFqdn). */
   pool: string;
+  /** Which legacy SIP secrets a new password gets (`sip.auth`): Digest HA1, NT hash. Default both. */
+  schemes?: CredentialSchemes;
 }
 
-/** The admin service's settings from the server configuration: the Digest realm, the SIP domain, the pool name. */
-export function adminOptionsFrom(config: { domain: string; sip: { realm: string } }): AdminOptions {
-  return { realm: config.sip.realm, domain: config.domain, pool: config.domain };
+/**
+ * The admin service's settings from the server configuration: the Digest realm, the SIP domain, the pool FQDN
+ * (sip.targetName, else the domain) and the schemes of sip.auth.
+ */
+export function adminOptionsFrom(config: {
+  domain: string;
+  sip: { realm: string; auth?: 'ntlm' | 'digest' | 'both'; targetName?: string | undefined };
+}): AdminOptions {
+  return {
+    realm: config.sip.realm,
+    domain: config.domain,
+    pool: (config.sip.targetName ?? config.domain).toLowerCase(),
+    schemes: schemesFor(config.sip.auth ?? 'both'),
+  };
 }
 
 export class AdminService {
@@ -166,7 +179,13 @@ export class AdminService {
       },
       input,
     );
-    const cred = input.password !== undefined ? await makeCredential(uri, input.password, this.opts.realm) : undefined;
+    if (await this.store.endpoints.get(uri)) {
+      throw new PchatError('NAME_TAKEN', `uri: ${uri} is the address of a legacy chat endpoint`, { field: 'uri' });
+    }
+    const cred =
+      input.password !== undefined
+        ? await makeCredential(uri, input.password, this.opts.realm, this.opts.schemes ?? ALL_SCHEMES)
+        : undefined;
     await this.store.atomically(async (tx) => {
       await tx.users.put(user);
       if (cred) await tx.users.setPasswordHash(uri, cred);
@@ -179,7 +198,9 @@ export class AdminService {
     const current = await this.getUser(uriInput);
     const user = this.userFrom(current, input);
     const cred =
-      input.password !== undefined ? await makeCredential(user.uri, input.password, this.opts.realm) : undefined;
+      input.password !== undefined
+        ? await makeCredential(user.uri, input.password, this.opts.realm, this.opts.schemes ?? ALL_SCHEMES)
+        : undefined;
     await this.store.atomically(async (tx) => {
       await tx.users.put(user);
       if (cred) await tx.users.setPasswordHash(user.uri, cred);
@@ -730,12 +751,24 @@ export class AdminService {
       throw new PchatError('NAME_TAKEN', `sipAddress: endpoint ${sipAddress} already exists`, { field: 'sipAddress' });
     if (await this.store.users.get(sipAddress))
       throw new PchatError('NAME_TAKEN', `sipAddress: ${sipAddress} is a user`, { field: 'sipAddress' });
+    const pool = input.pool === undefined ? this.opts.pool : poolFqdn(input.pool);
+    if (pool !== this.opts.pool.toLowerCase()) {
+      throw invalid('pool', `unknown pool "${pool}" (this pool is "${this.opts.pool}")`);
+    }
+    // One legacy endpoint per pool, as in the original: the old clients all know the one address.
+    const existing = (await this.store.endpoints.list()).find((e) => e.pool.toLowerCase() === pool);
+    if (existing) {
+      throw new PchatError(
+        'ENDPOINT_EXISTS',
+        `pool: pool ${pool} already has the legacy endpoint ${existing.sipAddress}; remove it first (pchat endpoint remove --sip-address ${existing.sipAddress})`,
+        { field: 'pool', details: { existing: existing.sipAddress } },
+      );
+    }
     const e: Endpoint = {
       sipAddress,
       displayName: input.displayName !== undefined ? validateName(input.displayName, 'displayName') : 'Persistent Chat',
-      pool: input.pool ?? this.opts.pool,
+      pool,
     };
-    if (e.pool !== this.opts.pool) throw invalid('pool', `unknown pool "${e.pool}" (this pool is "${this.opts.pool}")`);
     await this.store.endpoints.put(e);
     return e;
   }
@@ -759,6 +792,15 @@ export class AdminService {
     const sipAddress = `sip:ocschat@${sipDomain(`x@${this.opts.domain.toLowerCase()}`)}`;
     await this.store.endpoints.put({ sipAddress, displayName: 'Persistent Chat', pool: this.opts.pool });
   }
+}
+
+/** A pool FQDN as `--pool` takes it (`pchat.contoso.com`), lower-cased; anything else is refused. */
+function poolFqdn(input: string): string {
+  const v = input.trim().toLowerCase();
+  if (!/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/.test(v)) {
+    throw invalid('pool', `"${input}" is not a pool FQDN (e.g. pchat.contoso.com)`);
+  }
+  return v;
 }
 
 /** Takes a removed user or group out of every group, category and room list that names it. */

@@ -16,13 +16,12 @@
 import type { Readable } from 'node:stream';
 import type { ComplianceRecorder } from '../compliance/recorder.js';
 import type { FileStore } from '../files/file-store.js';
-import type { Bus } from '../pool/bus.js';
 import type { FeedFilter, Store } from '../store/port.js';
 import { hashToken, SignIn } from './auth.js';
 import { Backchat } from './backchat.js';
 import { registerComplianceRecorder } from './compliance-recorder.js';
-import { ChatCore, type ChatObserver } from './core.js';
-import type { Door, EventLog } from './events.js';
+import { ChatCore, type ChatCoreOptions } from './core.js';
+import type { Door } from './events.js';
 import { Feeds } from './feeds.js';
 import { Files } from './files.js';
 import { Follows } from './follows.js';
@@ -54,23 +53,12 @@ export type { ChatObserver } from './core.js';
 
 export const VERSION = '0.1.0';
 
-export interface ChatOptions {
-  domain: string;
+/** The core's options (see ChatCoreOptions: polling, slicing, metrics, log, bus, pool ordering, admission)
+ * and the sign-in token lifetime. */
+export interface ChatOptions extends ChatCoreOptions {
   tokenTtlSeconds: number;
-  /** How often the change stream is read for admin changes (ms). */
-  pollMs?: number;
-  /** Rooms with more sessions than this get their events delivered a slice per turn. Default 2,000. */
-  fanoutSlice?: number;
-  observe?: ChatObserver;
-  /** Where store failures are reported (the server passes its logger). */
-  log?: EventLog;
-  bus?: Bus;
   /** Compliance recording of every join, part, post, upload, history view, search and download. */
   compliance?: ComplianceRecorder;
-  /** Pool mode: order deliveries across servers by store id (see ChatCoreOptions.poolOrder). */
-  poolOrder?: { holdMs?: number };
-  /** Refuses new sessions and sign-ins when it throws (a standby pool server). */
-  admit?: () => void;
 }
 
 export class ChatService {

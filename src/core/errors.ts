@@ -37,6 +37,7 @@ export const ERRORS = {
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
   COMPLIANCE_CONFIG_EXISTS: { status: 409, sip: 409, text: 'A compliance configuration already exists.' },
   HOLD_EXISTS: { status: 409, sip: 409, text: 'That room or user is already under legal hold.' },
+  ENDPOINT_EXISTS: { status: 409, sip: 409, text: 'The pool already has a legacy endpoint.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
   CREATOR_NOT_ALLOWED: {

@@ -337,9 +337,13 @@ describe('chat service', () => {
         return s;
       });
       for (const s of sessions) await sliced.join(s, [auditId]);
-      // the join notices themselves went out in slices, ahead of anything later
-      await new Promise((r) => setTimeout(r, 20));
+      // the join notices themselves went out in slices, ahead of anything later: the i-th joiner hears the
+      // joins of the 3 - i after it (waited for, not timed: slices go out a turn at a time on a busy machine)
+      const joinsOf = (i: number) => (seen.get(sessions[i] as Session) ?? []).filter((t) => t === 'join').length;
+      for (let until = Date.now() + 5000; [0, 1, 2].some((i) => joinsOf(i) < 3 - i) && Date.now() < until; )
+        await new Promise((r) => setTimeout(r, 5));
       assert.deepEqual(seen.get(sessions[0] as Session), ['join', 'join', 'join']);
+      assert.deepEqual([1, 2, 3].map(joinsOf), [2, 1, 0]);
       const alice = sessions[0] as Session;
       const dave = sessions[3] as Session;
       for (const got of seen.values()) got.length = 0;
