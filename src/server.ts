@@ -3,8 +3,10 @@
 // `runServer` is `pchat serve`: it logs where it listens and shuts down cleanly on SIGINT/SIGTERM.
 import type { AddressInfo } from 'node:net';
 import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
+import { ComplianceAdmin } from './admin/compliance-admin.js';
 import { ChatService } from './chat/chat-service.js';
 import { type RateLimitOptions, UserRateLimiter } from './chat/user-rate-limiter.js';
+import { type ComplianceRuntime, startCompliance } from './compliance/runtime.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
@@ -38,6 +40,9 @@ export interface PchatServer {
   admin: AdminService;
   store: Store;
   metrics: Metrics;
+  /** Compliance recording, its worker and the retention job. */
+  compliance: ComplianceRuntime;
+  complianceAdmin: ComplianceAdmin;
   /** The OpenAPI document generated from the routes' schemas. */
   openapi(): unknown;
   /** The SIP/XCCOS endpoint's ports, when it is enabled. */
@@ -86,12 +91,33 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     await store.close().catch(() => {});
     throw e;
   }
+  let compliance: ComplianceRuntime | undefined;
   try {
     const admin = new AdminService(store, adminOptionsFrom(config));
     await admin.ensureDefaultEndpoint();
     await bootstrapAdmin(admin, opts.env ?? process.env, log);
 
     const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
+    const removeFile = (key: string) => files.remove(key);
+    compliance = await startCompliance(store, {
+      db: config.db,
+      dataDir: config.dataDir,
+      domain: config.domain,
+      pgSchema: config.compliance.pgSchema,
+      checkMs: config.compliance.checkMs,
+      retentionEveryMs: config.compliance.retentionEveryMs,
+      removeFile,
+      onError: (what, e) => log.warn(`${what} failed`, { err: e }),
+    });
+    const complianceRuntime = compliance;
+    if (compliance.reconciled.confirmed + compliance.reconciled.aborted > 0)
+      log.info('compliance records reconciled at start', { ...compliance.reconciled });
+    const complianceAdmin = new ComplianceAdmin(admin, {
+      compliance: async () => complianceRuntime.store,
+      removeFile,
+      dataDir: config.dataDir,
+      domain: config.domain,
+    });
     await files.sweepTemp();
     let connections = () => 0;
     const metrics: Metrics = new Metrics({ connections: () => connections(), chat: () => chat.stats() });
@@ -101,10 +127,15 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       pollMs: opts.pollMs,
       observe: metrics.observer(),
       log: log.child({ area: 'chat' }),
+      compliance: compliance.recorder,
       ...(pool ? { bus: pool.bus, poolOrder: {}, admit: pool.admit } : {}),
     });
     await chat.start();
     metrics.start();
+    metrics.addCompliance(
+      () => complianceRuntime.worker.counters,
+      async () => (await complianceRuntime.store.counts()).unexported,
+    );
     const limiter = new UserRateLimiter(
       opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
     );
@@ -118,6 +149,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       metrics,
       log,
       limiter,
+      compliance: complianceAdmin,
       ws: opts.ws,
       ...(opts.webDir !== undefined ? { webDir: opts.webDir } : {}),
       ...(config.db === undefined || config.db.startsWith('sqlite') ? { dataDir: config.dataDir } : {}),
@@ -168,6 +200,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       admin,
       store,
       metrics,
+      compliance,
+      complianceAdmin,
       openapi: () => http.app.swagger(),
       ...(sip
         ? {
@@ -192,6 +226,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
           await http.app.close().catch(() => {});
           metrics.stop();
           await chat.stop();
+          await complianceRuntime.close();
           await pool?.close().catch(() => {});
           await store.close();
         })();
@@ -199,6 +234,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       },
     };
   } catch (e) {
+    await compliance?.close().catch(() => {});
     await pool?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;

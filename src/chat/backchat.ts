@@ -42,6 +42,10 @@ export class Backchat {
     model.onChange((changes) => {
       // DefaultChatHistory may have changed
       if (changes.some((c) => c.type === 'config.put')) this.cache.clear();
+      // messages removed, replaced or purged: the recent messages are read again on the next join
+      for (const c of changes)
+        if (c.type === 'message.removed' || c.type === 'room.cleared' || c.type === 'message.purged')
+          this.cache.delete(c.subject);
     });
     return this;
   }

@@ -14,11 +14,13 @@
 //   live-effects.ts    what admin changes do to live sessions
 // The methods below only delegate, so the doors keep calling what they always called.
 import type { Readable } from 'node:stream';
+import type { ComplianceRecorder } from '../compliance/recorder.js';
 import type { ThrottleOptions } from '../directory/sign-in-throttle.js';
 import type { FileStore } from '../files/file-store.js';
 import type { FeedFilter, Store } from '../store/port.js';
 import { hashToken, SignIn } from './auth.js';
 import { Backchat } from './backchat.js';
+import { registerComplianceRecorder } from './compliance-recorder.js';
 import { ChatCore, type ChatCoreOptions } from './core.js';
 import type { Door } from './events.js';
 import { Feeds } from './feeds.js';
@@ -26,6 +28,7 @@ import { Files } from './files.js';
 import { Follows } from './follows.js';
 import { Invitations } from './invitations.js';
 import { registerLiveEffects } from './live-effects.js';
+import { registerMessageAdmin } from './message-admin.js';
 import { Preferences } from './preferences.js';
 import { RoomDirectory } from './room-directory.js';
 import { registerRoster } from './roster.js';
@@ -57,6 +60,8 @@ export interface ChatOptions extends ChatCoreOptions {
   tokenTtlSeconds: number;
   /** Sign-in throttling (directory/sign-in-throttle.ts); the defaults suit production. */
   throttle?: Partial<ThrottleOptions>;
+  /** Compliance recording of every join, part, post, upload, history view, search and download. */
+  compliance?: ComplianceRecorder;
 }
 
 export class ChatService {
@@ -88,6 +93,8 @@ export class ChatService {
     this.fileModule = new Files(this.core, files);
     this.prefs = new Preferences(this.core);
     registerLiveEffects(this.core);
+    registerMessageAdmin(this.core);
+    if (opts.compliance) registerComplianceRecorder(this.core, opts.compliance);
   }
 
   get model() {

@@ -450,6 +450,24 @@ export class ChatCore {
       );
     } else if (b.kind === 'room.changed') {
       void this.roomChanged(b.roomId, b.changeId);
+    } else if (b.kind === 'messages.changed') {
+      const room = this.model.rooms.get(b.roomId);
+      const who: Who = { user: b.by, displayName: b.by, door: 'rest' };
+      const where = { id: b.roomId, name: room?.name ?? b.roomId };
+      const at = Date.now();
+      for (const id of b.ids) {
+        // the content is gone from the store: the record of what it was is the compliance store's
+        const message = { id, kind: 'regular' as const, text: '' };
+        if (b.replacement === null) this.events.emit('message.removed', { who, where, at, message });
+        else
+          this.events.emit('message.replaced', {
+            who,
+            where,
+            at,
+            message,
+            replacement: { id, kind: 'regular', text: b.replacement },
+          });
+      }
     }
   }
 
@@ -653,13 +671,16 @@ export class ChatCore {
     });
   }
 
-  /** Commits a batch in one transaction, with the 'committing' handlers taking part in it. */
+  /** Commits a batch in one transaction, with the 'committing' and 'appended' handlers taking part in it. */
   private async commit(batch: PendingPost[]): Promise<StoredMessage[]> {
     const messages: NewMessage[] = batch.map((p) => p.item.message);
-    if (!this.events.has('committing')) return this.store.messages.append(messages);
+    if (!this.events.has('committing') && !this.events.has('appended')) return this.store.messages.append(messages);
     return this.store.atomically(async (tx) => {
-      await this.events.veto('committing', { items: batch.map((p) => p.item), tx });
-      return tx.messages.append(messages);
+      const items = batch.map((p) => p.item);
+      await this.events.veto('committing', { items, tx });
+      const stored = await tx.messages.append(messages);
+      await this.events.veto('appended', { items, tx, stored });
+      return stored;
     });
   }
 

@@ -12,7 +12,7 @@
 //           caller gets it); anywhere else it is logged and delivery goes on.
 import type { Category, MessageKind, Room } from '../core/model.js';
 import type { Subject } from '../core/principals.js';
-import type { FileRef, NewMessage, Store, StoredFile } from '../store/port.js';
+import type { FileRef, NewMessage, Store, StoredFile, StoredMessage } from '../store/port.js';
 import type { HistoryQuery, MessageView, PostInput, SearchQuery, Session } from './types.js';
 
 /** The door a session came in by. */
@@ -94,6 +94,12 @@ export interface CommitBatch {
   items: readonly CommitItem[];
   /** The transaction the batch commits in: write here to commit with it (PostgreSQL and SQLite alike). */
   tx: Store;
+}
+
+/** The same batch once its messages are appended in the transaction (their ids known), before it commits. */
+export interface AppendedBatch extends CommitBatch {
+  /** The stored messages, in the order of `items`. */
+  stored: readonly StoredMessage[];
 }
 
 export interface Posted {
@@ -219,6 +225,7 @@ export interface ChatEvents {
   parted: PartEvent;
   'post.before': PostBefore;
   committing: CommitBatch;
+  appended: AppendedBatch;
   posted: Posted;
   'message.arrived': MessageArrived;
   'history.before': HistoryBefore;
@@ -245,6 +252,7 @@ export const EVENT_KINDS: Record<ChatEventName, 'veto' | 'commit' | 'notify'> = 
   parted: 'notify',
   'post.before': 'veto',
   committing: 'commit',
+  appended: 'commit',
   posted: 'notify',
   'message.arrived': 'notify',
   'history.before': 'veto',

@@ -75,6 +75,10 @@ export type ChatEvent =
   | { type: 'invitation'; invitation: Invitation & { roomName: string } }
   | { type: 'alert'; filterId: string; filterName: string; message: MessageView }
   | { type: 'room.updated'; room: RoomView }
+  /** An administrator removed these messages (or retention purged them): drop them from the view. */
+  | { type: 'message.removed'; roomId: string; ids: number[] }
+  /** An administrator replaced the text of these messages. */
+  | { type: 'message.replaced'; roomId: string; ids: number[]; text: string }
   /**
    * The server ended the session (its token was revoked, the user's password changed): the door closes the
    * connection (WebSocket close 4001, SIP BYE). Always the last event of a session.

@@ -1,6 +1,8 @@
 // The shape of a `pchat` command (noun → verbs) and the context a verb runs in: its parsed options, the
 // output, and the admin service over the chosen store, opened on first use and closed by main.
 import type { AdminService } from '../admin/admin-service.js';
+import type { ComplianceAdmin } from '../admin/compliance-admin.js';
+import type { ComplianceStore } from '../compliance/store.js';
 import { invalid, PchatError } from '../core/errors.js';
 import type { Store } from '../store/port.js';
 import { type OptSpec, type OptValues, optString, UsageError } from './args.js';
@@ -48,6 +50,8 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 export class Context {
   private store: Store | undefined;
   private service: AdminService | undefined;
+  private complianceStore: ComplianceStore | undefined;
+  private complianceService: ComplianceAdmin | undefined;
   private filesDir: string | undefined;
 
   constructor(
@@ -100,6 +104,33 @@ export class Context {
     return this.service;
   }
 
+  /** The compliance, message administration, retention and legal hold verbs, over the same store. */
+  async complianceAdmin(): Promise<ComplianceAdmin> {
+    if (this.complianceService) return this.complianceService;
+    const admin = await this.admin();
+    const [{ ComplianceAdmin }, { ComplianceStore }, { loadConfig }, { FileStore }] = await Promise.all([
+      import('../admin/compliance-admin.js'),
+      import('../compliance/store.js'),
+      import('../config/config.js'),
+      import('../files/file-store.js'),
+    ]);
+    const config = loadConfig({ dataDir: optString(this.opts, 'data'), db: optString(this.opts, 'db') });
+    const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
+    this.complianceService = new ComplianceAdmin(admin, {
+      compliance: async () => {
+        this.complianceStore ??= await ComplianceStore.open(
+          { db: config.db, dataDir: config.dataDir, pgSchema: config.compliance.pgSchema },
+          { shareWith: admin.store },
+        );
+        return this.complianceStore;
+      },
+      removeFile: (key) => files.remove(key),
+      dataDir: config.dataDir,
+      domain: config.domain,
+    });
+    return this.complianceService;
+  }
+
   /** The store itself and the file store's directory, for the bulk verbs (export, import, migrate). */
   async storeAndFiles(): Promise<{ store: Store; filesDir: string }> {
     await this.admin();
@@ -107,6 +138,10 @@ export class Context {
   }
 
   async close(): Promise<void> {
+    const c = this.complianceStore;
+    this.complianceStore = undefined;
+    this.complianceService = undefined;
+    await c?.close();
     const s = this.store;
     this.store = undefined;
     this.service = undefined;

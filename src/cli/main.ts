@@ -10,17 +10,22 @@ import { Context, GLOBAL_OPTIONS, type NounDef, type VerbDef } from './command.j
 import { Output } from './output.js';
 import { addinNoun } from './verbs/addin.js';
 import { categoryNoun } from './verbs/category.js';
+import { complianceNoun } from './verbs/compliance.js';
 import { configNoun } from './verbs/config.js';
 import { endpointNoun } from './verbs/endpoint.js';
 import { exportVerb } from './verbs/export.js';
 import { groupNoun } from './verbs/group.js';
+import { holdNoun } from './verbs/hold.js';
 import { importVerb } from './verbs/import.js';
+import { messageNoun } from './verbs/message.js';
 import { migrateNoun } from './verbs/migrate.js';
 import { policyNoun } from './verbs/policy.js';
 import { poolNoun } from './verbs/pool.js';
 import { principalNoun } from './verbs/principal.js';
+import { retentionNoun } from './verbs/retention.js';
 import { roomNoun } from './verbs/room.js';
 import { serveVerb } from './verbs/serve.js';
+import { testNoun } from './verbs/test-message.js';
 import { userNoun } from './verbs/user.js';
 
 export const NOUNS: NounDef[] = [
@@ -33,6 +38,11 @@ export const NOUNS: NounDef[] = [
   configNoun,
   principalNoun,
   endpointNoun,
+  complianceNoun,
+  messageNoun,
+  holdNoun,
+  retentionNoun,
+  testNoun,
   poolNoun,
   migrateNoun,
 ];

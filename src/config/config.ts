@@ -55,6 +55,19 @@ export const ConfigSchema = z.object({
       poolUser: z.string().default('pchatpool'),
     })
     .prefault({}),
+  compliance: z
+    .object({
+      /** PostgreSQL schema of the compliance store (its own schema beside the chat store's). */
+      pgSchema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+        .default('pchat_compliance'),
+      /** How often the compliance worker checks whether a run is due (ms). */
+      checkMs: z.coerce.number().int().min(100).default(5000),
+      /** How often the retention job runs (ms); it does nothing until a retention period is set. */
+      retentionEveryMs: z.coerce.number().int().min(100).default(60_000),
+    })
+    .prefault({}),
   /** One request budget per user, shared by REST, WebSocket and SIP: a token bucket of `burst`, refilled at `perSecond`. */
   rateLimit: z
     .object({
@@ -96,6 +109,9 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TARGET_NAME: ['sip', 'targetName'],
   PCHAT_SIP_SELF_SIGNED_TLS: ['sip', 'selfSignedTls'],
   PCHAT_LOG_LEVEL: ['logLevel'],
+  PCHAT_COMPLIANCE_PG_SCHEMA: ['compliance', 'pgSchema'],
+  PCHAT_COMPLIANCE_CHECK_MS: ['compliance', 'checkMs'],
+  PCHAT_RETENTION_EVERY_MS: ['compliance', 'retentionEveryMs'],
   PCHAT_RATE_LIMIT_PER_SECOND: ['rateLimit', 'perSecond'],
   PCHAT_RATE_LIMIT_BURST: ['rateLimit', 'burst'],
 };

@@ -31,8 +31,12 @@ export const ERRORS = {
   FILE_NOT_FOUND: { status: 404, sip: 404, text: 'No such file.' },
   FILTER_NOT_FOUND: { status: 404, sip: 404, text: 'No such feed filter.' },
   PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
+  COMPLIANCE_NOT_CONFIGURED: { status: 404, sip: 404, text: 'No compliance configuration exists.' },
+  HOLD_NOT_FOUND: { status: 404, sip: 404, text: 'No such legal hold.' },
   // conflicts and model rules
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  COMPLIANCE_CONFIG_EXISTS: { status: 409, sip: 409, text: 'A compliance configuration already exists.' },
+  HOLD_EXISTS: { status: 409, sip: 409, text: 'That room or user is already under legal hold.' },
   ENDPOINT_EXISTS: { status: 409, sip: 409, text: 'The pool already has a legacy endpoint.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
@@ -61,6 +65,14 @@ export const ERRORS = {
   NOT_A_CREATOR: { status: 403, sip: 403, text: 'Only creators of the category may create rooms in it.' },
   ROOM_DISABLED: { status: 403, sip: 403, text: 'The room is disabled.' },
   NOT_JOINED: { status: 409, sip: 409, text: 'Join the room first.' },
+  // compliance
+  COMPLIANCE_ADAPTER_FAILED: {
+    status: 502,
+    sip: 502,
+    text: 'The compliance adapter failed; it is retried with backoff.',
+  },
+  TEST_FAILED: { status: 500, sip: 500, text: 'A step of the synthetic test failed.' },
+  VERIFY_FAILED: { status: 409, sip: 409, text: 'The compliance outputs do not match their chained hashes.' },
   // migration (export, import, pchat migrate lync)
   ARCHIVE_INVALID: { status: 400, sip: 400, text: 'The archive is malformed or incomplete.' },
   ARCHIVE_VERSION_UNSUPPORTED: {

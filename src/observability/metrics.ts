@@ -109,6 +109,55 @@ export class Metrics {
     this.lastSample = { at: now, posted: this.posted };
   }
 
+  /**
+   * The compliance worker's counters (runs, failures, batches, events handed to the adapter, last success) and
+   * its backlog, read at each scrape. `backlog` is the store's count of recorded, not yet exported events.
+   */
+  addCompliance(
+    counters: () => { runs: number; failures: number; batches: number; events: number; lastSuccess: number },
+    backlog: () => Promise<number>,
+  ): void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    counter('pchat_compliance_runs_total', 'Compliance worker runs on this server.', () => counters().runs);
+    counter(
+      'pchat_compliance_failures_total',
+      'Compliance adapter runs that failed (retried with backoff).',
+      () => counters().failures,
+    );
+    counter('pchat_compliance_batches_total', 'Compliance batches written by this server.', () => counters().batches);
+    counter(
+      'pchat_compliance_events_total',
+      'Compliance events handed to the adapter by this server.',
+      () => counters().events,
+    );
+    new Gauge({
+      name: 'pchat_compliance_last_success_seconds',
+      help: 'When this server last ran the compliance adapter successfully (seconds since 1970; 0: never).',
+      registers,
+      collect() {
+        this.set(counters().lastSuccess);
+      },
+    });
+    new Gauge({
+      name: 'pchat_compliance_backlog',
+      help: 'Compliance events recorded and not yet handed to the adapter (pool-wide).',
+      registers,
+      async collect() {
+        this.set(await backlog().catch(() => 0));
+      },
+    });
+  }
+
   observer(): ChatObserver {
     return {
       storeCommit: (ms) => this.storeCommit.observe(ms / 1000),

@@ -25,6 +25,8 @@ export type BusBody =
   | { kind: 'roster'; roomId: string; action: 'join' | 'part'; user: string; displayName: string; except?: string }
   /** An admin change touched this room (store change id): each server rechecks its local sessions. */
   | { kind: 'room.changed'; roomId: string; changeId: number }
+  /** An administrator removed (replacement null) or replaced messages of this room, or retention purged them. */
+  | { kind: 'messages.changed'; roomId: string; ids: number[]; replacement: string | null; by: string }
   /** A user's credential was revoked: end that user's sessions that used it (or all, when tokenHash is absent). */
   | { kind: 'sessions.revoked'; user: string; tokenHash?: string; reason: string };
 

@@ -155,6 +155,40 @@ export const MIGRATIONS: Migration[] = [
     },
   },
   {
+    version: 4,
+    name: 'message removal, retention periods and legal holds',
+    sqlite: [
+      // A removed or replaced message changes its row in place; the full-text indexes follow the change.
+      `CREATE TRIGGER messages_fts_upd AFTER UPDATE OF body, title, logged ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, title)
+          SELECT 'delete', old.id, old.body, coalesce(old.title, '') WHERE old.logged = 1;
+        INSERT INTO messages_fts (rowid, body, title)
+          SELECT new.id, new.body, coalesce(new.title, '') WHERE new.logged = 1;
+      END`,
+      `CREATE TRIGGER messages_bigram_upd AFTER UPDATE OF body, title, logged ON messages BEGIN
+        DELETE FROM messages_bigram WHERE rowid = old.id AND old.logged = 1;
+        INSERT INTO messages_bigram (rowid, grams)
+          SELECT new.id, pchat_bigrams(new.body || ' ' || coalesce(new.title, '')) WHERE new.logged = 1;
+      END`,
+      'CREATE INDEX messages_ts ON messages (ts)',
+      'CREATE INDEX files_room ON files (room_id, ts)',
+      'CREATE TABLE retention (scope TEXT PRIMARY KEY, days INTEGER NOT NULL)',
+      `CREATE TABLE holds (kind TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL, PRIMARY KEY (kind, subject))`,
+      // Pool-wide leases of background jobs (retention): one server runs each job at a time.
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ts BIGINT NOT NULL)',
+    ],
+    postgres: [
+      'CREATE INDEX messages_ts ON messages (ts)',
+      'CREATE INDEX files_room ON files (room_id, ts)',
+      'CREATE TABLE retention (scope TEXT PRIMARY KEY, days INTEGER NOT NULL)',
+      `CREATE TABLE holds (kind TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL, PRIMARY KEY (kind, subject))`,
+      // Pool-wide leases of background jobs (retention): one server runs each job at a time.
+      'CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ts BIGINT NOT NULL)',
+    ],
+  },
+  {
     version: 5,
     name: 'progress of resumable imports',
     // One row per archive (keyed by its SHA-256): the last line whose effects are committed.
@@ -170,8 +204,10 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 /**
- * Applies every migration not applied yet, all in one transaction. On PostgreSQL an advisory
- * lock makes servers of a pool that start together wait for each other instead of racing.
+ * Applies every migration not applied yet, in version order, all in one transaction. Steps are looked up by
+ * version rather than "newer than the highest": helpers number their steps apart (gaps are fine), so a store
+ * that already has a later step still gets an earlier one merged afterwards. On PostgreSQL an advisory lock
+ * makes servers of a pool that start together wait for each other instead of racing.
  */
 export async function migrate(db: Db): Promise<number> {
   return db.tx(async (tx) => {

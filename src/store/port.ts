@@ -4,7 +4,9 @@
 //
 // Every mutation appends a change event in the same transaction. Change events and chat messages share
 // one strictly increasing id space, so "what happened after id N" is one question for every consumer.
+
 import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
+import type { Db } from './db.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -227,6 +229,75 @@ export interface ConfigStore {
   put(c: ChatConfig): Promise<number>;
 }
 
+/** Which messages of a room an administrator selects (Remove-CsPersistentChatMessage's selectors). */
+export interface MessageSelection {
+  roomId: string;
+  author?: string;
+  since?: number; // ms, inclusive
+  until?: number; // ms, inclusive
+  afterId?: number;
+  limit: number;
+}
+
+export type LegalHoldKind = 'room' | 'user';
+
+export interface LegalHold {
+  kind: LegalHoldKind;
+  /** The room id or the user's SIP URI. */
+  subject: string;
+  reason: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+export interface PurgeQuery {
+  /** Messages of these rooms' categories… */
+  categoryId: string | null;
+  /** …older than this (ms, exclusive)… */
+  before: number;
+  /** …with ids below this (what compliance has exported). */
+  belowId: number;
+  limit: number;
+}
+
+/** Message administration and retention on the chat store (the compliance record is written by the caller). */
+export interface ModerationStore {
+  /** Logged messages of a room matching the selection, oldest first. */
+  select(q: MessageSelection): Promise<StoredMessage[]>;
+  /**
+   * Removes (text null) or replaces (text given) the content of these messages of one room; they leave history,
+   * search, feeds and the full-text index (a replaced one is found by its new text). Appends one
+   * `message.removed` change event with the ids. A file message loses its file record too. Returns the messages
+   * as they were and the file records removed (whose content the caller deletes from the file store).
+   */
+  rewrite(
+    roomId: string,
+    ids: number[],
+    text: string | null,
+    by: string,
+  ): Promise<{ messages: StoredMessage[]; files: StoredFile[] }>;
+  /** Deletes every message (and file record) of a room up to `until` (inclusive); appends `room.cleared`. */
+  clearRoom(
+    roomId: string,
+    until: number,
+    by: string,
+    limit: number,
+  ): Promise<{ messages: StoredMessage[]; files: StoredFile[] }>;
+  /** Expired messages not under legal hold, oldest first; `purge` deletes them. */
+  expired(q: PurgeQuery): Promise<StoredMessage[]>;
+  /** Deletes these messages and their file records; appends `message.purged`. Returns the files to delete. */
+  purge(ids: number[]): Promise<StoredFile[]>;
+  retention(): Promise<Map<string, number>>;
+  /** scope: `global` or a category id; days null removes the period. */
+  setRetention(scope: string, days: number | null): Promise<void>;
+  holds(): Promise<LegalHold[]>;
+  addHold(h: LegalHold): Promise<boolean>;
+  removeHold(kind: LegalHoldKind, subject: string): Promise<boolean>;
+  /** Takes or renews the pool-wide lease `name` for `ms`; false while another owner holds it. */
+  lease(name: string, owner: string, now: number, ms: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+}
+
 /** A message as the archive carries it: with its id and whether its content was kept (chat history on). */
 export interface ArchivedMessage extends StoredMessage {
   logged: boolean;
@@ -297,6 +368,10 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly prefs: PrefStore;
   readonly signInFailures: SignInFailureStore;
+  readonly moderation: ModerationStore;
+  /** The SQL connection (or transaction, inside `atomically`) this store runs on: for the compliance recorder,
+   * which writes through the same PostgreSQL transaction. */
+  raw(): Db;
   readonly archive: ArchiveStore;
   /**
    * Runs `fn` with a store whose every read and write is one transaction: all of it commits, or none.

@@ -6,6 +6,7 @@ import { nameKey } from '../core/rules.js';
 import { isCjkBigram } from './bigrams.js';
 import type { Db, Param, Row } from './db.js';
 import { migrate } from './migrations.js';
+import { moderationStore } from './moderation.js';
 import type {
   ChangeEvent,
   Crud,
@@ -27,7 +28,7 @@ import type {
  * engine and across a pool (Db.serialTx; on PostgreSQL a local FIFO lock then an advisory lock, on SQLite the
  * single writer).
  */
-function writeTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+export function writeTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.serialTx(fn);
 }
 
@@ -190,7 +191,7 @@ function roomFrom(r: Row): Room {
   };
 }
 
-function messageFrom(r: Row): StoredMessage {
+export function messageFrom(r: Row): StoredMessage {
   return {
     id: Number(r.id),
     roomId: str(r.room_id),
@@ -204,11 +205,16 @@ function messageFrom(r: Row): StoredMessage {
   };
 }
 
-const MESSAGE_COLUMNS = 'm.id, m.room_id, m.author, m.ts, m.kind, m.body, m.title, m.rich, m.file';
+export const MESSAGE_COLUMNS = 'm.id, m.room_id, m.author, m.ts, m.kind, m.body, m.title, m.rich, m.file';
 
 // ---- the store ----------------------------------------------------------------------------------------------
 
-async function appendChange(tx: Db, type: string, subject: string, data: Record<string, unknown>): Promise<number> {
+export async function appendChange(
+  tx: Db,
+  type: string,
+  subject: string,
+  data: Record<string, unknown>,
+): Promise<number> {
   const [id] = await allocIds(tx, 1);
   await tx.run('INSERT INTO changes (id, type, subject, ts, data) VALUES (?, ?, ?, ?, ?)', [
     id as number,
@@ -867,6 +873,8 @@ function buildStore(db: Db): Store {
       const r = await db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
       return Number(r?.v ?? 0);
     },
+    moderation: moderationStore(db),
+    raw: () => db,
     atomically: (fn) => writeTx(db, (tx) => fn(buildStore(tx))),
     close: () => db.close(),
   };

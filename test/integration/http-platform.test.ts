@@ -228,6 +228,19 @@ describe('HTTP platform', () => {
       'config get': ['get', '/api/admin/config'],
       'config set': ['patch', '/api/admin/config'],
       'principal eligible': ['get', '/api/admin/eligible'],
+      'room clear': ['post', '/api/admin/rooms/{room}/clear'],
+      'compliance config': ['patch', '/api/admin/compliance/config'],
+      'compliance status': ['get', '/api/admin/compliance/status'],
+      'compliance run-now': ['post', '/api/admin/compliance/run'],
+      'compliance verify': ['post', '/api/admin/compliance/verify'],
+      'message remove': ['post', '/api/admin/messages/remove'],
+      'hold add': ['post', '/api/admin/holds'],
+      'hold remove': ['delete', '/api/admin/holds'],
+      'hold list': ['get', '/api/admin/holds'],
+      'retention set': ['put', '/api/admin/retention'],
+      'retention get': ['get', '/api/admin/retention'],
+      'retention remove': ['delete', '/api/admin/retention'],
+      'retention run-now': ['post', '/api/admin/retention/run'],
     };
     // verbs that work beside the server rather than through it have no API route, by design (each says why)
     const CLI_ONLY: Record<string, string> = {
@@ -235,6 +248,7 @@ describe('HTTP platform', () => {
       'pool status': "the pool's control plane is on its NATS, so it answers while a server or the database is down",
       'pool active-servers': "the pool's control plane is on its NATS (as pool status)",
       'pool state': 'failover is set while the primary database is gone: on the NATS, not through a server',
+      'test message': 'it is itself a client of the JSON API (two test users sign in, post and receive)',
     };
     let checked = 0;
     for (const noun of NOUNS) {

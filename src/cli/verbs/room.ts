@@ -5,6 +5,7 @@ import { parsePrivacy, parseRoomInvitations, parseRoomType } from '../../core/ru
 import { type OptSpec, optBool, optFlag, optInt, optList, optString, optWith, UsageError } from '../args.js';
 import type { Context, NounDef } from '../command.js';
 import type { Row } from '../output.js';
+import { roomClearVerb } from './room-clear.js';
 
 const IDENTITY: OptSpec = { name: 'identity', kind: 'string', value: 'NAME', description: 'the room name (or id)' };
 const LIST_HELP = 'a,b replaces the list, +a,-b adds/removes; sip:, group:, ou:, domain: principals';
@@ -190,6 +191,7 @@ export const roomNoun: NounDef = {
         );
       },
     },
+    clear: roomClearVerb,
     remove: {
       summary: 'delete a room and its content',
       args: 'NAME',

@@ -23,6 +23,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { AdminService } from '../../admin/admin-service.js';
+import type { ComplianceAdmin } from '../../admin/compliance-admin.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import { invalid, PchatError } from '../../core/errors.js';
@@ -31,6 +32,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Store } from '../../store/port.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import { mountComplianceRoutes } from './compliance-routes.js';
 import { drain } from './drain.js';
 import { errorBody, httpError } from './errors.js';
 import { mountFileRoutes } from './file-routes.js';
@@ -57,6 +59,8 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   limiter: UserRateLimiter;
+  /** Compliance, message administration, retention and legal hold (the admin routes under /api/admin). */
+  compliance?: ComplianceAdmin;
   ws?: Partial<WsOptions>;
   /** The web client's built files, served at / (default dist/web beside the package, when it exists). */
   webDir?: string;
@@ -224,6 +228,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   const api = { chat: deps.chat, admin: deps.admin, limiter: deps.limiter };
   mountChatRoutes(app, api);
   mountAdminRoutes(app, api);
+  if (deps.compliance) mountComplianceRoutes(app, { ...api, compliance: deps.compliance });
   await app.register(async (scope) => mountFileRoutes(scope, { ...api, log: httpLog }));
 
   // ---- the web client ----------------------------------------------------------------------------------------

@@ -399,6 +399,15 @@ export class XccosSession {
       case 'removed':
         // Removed by the server (membership revoked, room disabled): SIPE shows the user leaving the room.
         return encodePartNotice(this.user, formatRoomUri(this.domain, e.roomId));
+      case 'message.removed':
+      case 'message.replaced':
+        // XCCOS has no way to take back a line a client shows: the server says so in the room, as itself.
+        return encodeGrpchat({
+          roomUri: formatRoomUri(this.domain, e.roomId),
+          author: this.opts.chatServerUri,
+          ts: new Date(),
+          text: removalNotice(e.type === 'message.removed' ? 'removed' : 'replaced', e.ids.length),
+        });
       default:
         // invitation, alert, room.updated: XCCOS clients have no notice for them (see docs/legacy-clients.md).
         return undefined;
@@ -413,6 +422,11 @@ export class XccosSession {
       text: toCrlf(renderText(m)),
     };
   }
+}
+
+/** The line a legacy client sees when messages it may be showing were removed or replaced. */
+export function removalNotice(what: 'removed' | 'replaced', count: number): string {
+  return `${count === 1 ? 'A message' : `${count} messages`} in this room ${count === 1 ? 'was' : 'were'} ${what} by the Persistent Chat administrator.`;
 }
 
 /** What a legacy client shows for a message: stories as title + body, files by name. */

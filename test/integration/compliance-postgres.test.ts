@@ -1,0 +1,4 @@
+import { complianceContract, moderationContract } from '../support/compliance-contract.js';
+
+complianceContract('postgres');
+moderationContract('postgres');

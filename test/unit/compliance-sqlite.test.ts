@@ -1,0 +1,4 @@
+import { complianceContract, moderationContract } from '../support/compliance-contract.js';
+
+complianceContract('sqlite');
+moderationContract('sqlite');
