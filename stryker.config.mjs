@@ -1,0 +1,51 @@
+// StrykerJS mutation testing (npm run test:mutation). One scope per run, chosen by PCHAT_MUTATION_SCOPE (see
+// scripts/mutation.mjs), each with its own incremental file under reports/mutation/, so a rerun after a small
+// change only tests the mutants it touched. Concurrency 1: the machine is shared.
+const SCOPES = {
+  core: { mutate: ['src/core/**/*.ts'], tests: ['test/unit/*.test.ts'] },
+  directory: { mutate: ['src/directory/**/*.ts'], tests: ['test/unit/*.test.ts'] },
+  xccos: {
+    mutate: ['src/transports/xccos/**/*.ts'],
+    tests: ['test/unit/xccos-*.test.ts', 'test/unit/spec-xccos*.test.ts'],
+  },
+  digest: {
+    mutate: ['src/transports/sip/digest.ts'],
+    tests: ['test/unit/sip-digest.test.ts', 'test/unit/spec-digest*.test.ts'],
+  },
+  store: {
+    mutate: ['src/store/**/*.ts'],
+    tests: ['test/unit/store-*.test.ts', 'test/unit/bigrams.test.ts', 'test/unit/spec-store*.test.ts', 'test/integration/store-postgres.test.ts'],
+  },
+  chat: { mutate: ['src/chat/**/*.ts'], tests: ['test/unit/*.test.ts'] },
+  'http-auth': { mutate: ['src/transports/http/auth.ts'], tests: ['test/unit/*.test.ts', 'test/integration/http-*.test.ts'] },
+};
+
+const scope = process.env.PCHAT_MUTATION_SCOPE ?? 'core';
+const s = SCOPES[scope];
+if (!s) throw new Error(`unknown PCHAT_MUTATION_SCOPE ${scope}; one of ${Object.keys(SCOPES).join(', ')}`);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner'],
+  tap: {
+    testFiles: s.tests,
+    nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '--import', 'tsx', '{{testFile}}'],
+    forceBail: true,
+  },
+  coverageAnalysis: 'perTest',
+  mutate: s.mutate,
+  ignorePatterns: ['dist', 'data', 'bench', 'reports', '.tmp', 'web'],
+  concurrency: 1,
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  incremental: true,
+  incrementalFile: `reports/mutation/${scope}.incremental.json`,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${scope}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  tempDirName: '.tmp/stryker',
+  cleanTempDir: true,
+  thresholds: { high: 90, low: 85, break: null },
+};
