@@ -34,6 +34,9 @@ test('alice and bob, each in a process of their own, chat in a closed room; caro
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
+  peer.on('error', (e) => {
+    out += `\npeer failed to start: ${e.message}\n`;
+  });
   peer.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });

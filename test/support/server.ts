@@ -119,6 +119,10 @@ export async function startServer(
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${err}`));
     });
+    proc.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`server could not start: ${e.message}`));
+    });
   });
   return {
     url,

@@ -141,6 +141,7 @@ describe('idle timeout and listener close', () => {
       conn = c;
     });
     const socket = net.connect(listener.port, '127.0.0.1');
+    socket.on('error', () => {}); // the server's close may reach this socket as a reset
     await new Promise((r) => socket.once('connect', r));
     await new Promise((r) => setTimeout(r, 20));
     const closedByServer = new Promise((r) => socket.once('close', r));
