@@ -12,6 +12,7 @@ import type { Store } from './store/port.js';
 import { createHttpApp } from './transports/http/app.js';
 import { createLogger, type Logger } from './transports/http/log.js';
 import { Metrics } from './transports/http/metrics.js';
+import type { RouteInfo } from './transports/http/router.js';
 import type { WsOptions } from './transports/http/ws.js';
 import { startSipServer } from './transports/sip/sip-server.js';
 
@@ -27,6 +28,8 @@ export interface BuildOptions {
 export interface PchatServer {
   url: string;
   port: number;
+  /** The HTTP routes the server answers (method and pattern). */
+  routes(): RouteInfo[];
   chat: ChatService;
   admin: AdminService;
   store: Store;
@@ -84,6 +87,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     return {
       url: `http://${host}:${address.port}`,
       port: address.port,
+      routes: app.routes,
       chat,
       admin,
       store,

@@ -14,7 +14,7 @@ import { routeNotFound, sendError, toPchatError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { mountChatRoutes } from './rest.js';
-import { RESPONDED, type RequestContext, Router, sendJson } from './router.js';
+import { RESPONDED, type RequestContext, type RouteInfo, Router, sendJson } from './router.js';
 import { WsGateway, type WsOptions } from './ws.js';
 
 export interface HttpDeps {
@@ -31,6 +31,8 @@ export interface HttpDeps {
 export interface HttpApp {
   server: Server;
   ws: WsGateway;
+  /** Every HTTP route (method and pattern); the WebSocket upgrade at /ws is not among them. */
+  routes(): RouteInfo[];
 }
 
 export function createHttpApp(deps: HttpDeps): HttpApp {
@@ -108,7 +110,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       socket.destroy();
     }
   });
-  return { server, ws: gateway };
+  return { server, ws: gateway, routes: () => router.list() };
 }
 
 async function handle(router: Router, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {

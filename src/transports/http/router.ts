@@ -31,11 +31,24 @@ export type Match =
   | { kind: 'method'; allowed: string[] }
   | { kind: 'none' };
 
+export interface RouteInfo {
+  method: string;
+  /** The pattern as registered, e.g. `/api/rooms/:id`. */
+  path: string;
+}
+
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly patterns: RouteInfo[] = [];
+
+  /** Every route, in the order added (tests walk it so that a new route cannot be left out of a check). */
+  list(): RouteInfo[] {
+    return this.patterns.map((r) => ({ ...r }));
+  }
 
   add(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler });
+    this.patterns.push({ method: method.toUpperCase(), path: pattern });
     return this;
   }
   get(p: string, h: Handler): this {
