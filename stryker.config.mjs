@@ -6,7 +6,12 @@ const SCOPES = {
   directory: { mutate: ['src/directory/**/*.ts'], tests: ['test/unit/*.test.ts'] },
   xccos: {
     mutate: ['src/transports/xccos/**/*.ts'],
-    tests: ['test/unit/xccos-*.test.ts', 'test/unit/spec-xccos*.test.ts'],
+    tests: [
+      'test/unit/xccos-*.test.ts',
+      'test/unit/spec-xccos*.test.ts',
+      'test/integration/sip-errors.test.ts',
+      'test/integration/sip-flow.test.ts',
+    ],
   },
   digest: {
     mutate: ['src/transports/sip/digest.ts'],
@@ -14,10 +19,18 @@ const SCOPES = {
   },
   store: {
     mutate: ['src/store/**/*.ts'],
-    tests: ['test/unit/store-*.test.ts', 'test/unit/bigrams.test.ts', 'test/unit/spec-store*.test.ts', 'test/integration/store-postgres.test.ts'],
+    tests: [
+      'test/unit/store-*.test.ts',
+      'test/unit/bigrams.test.ts',
+      'test/unit/spec-store*.test.ts',
+      'test/integration/store-postgres.test.ts',
+    ],
   },
   chat: { mutate: ['src/chat/**/*.ts'], tests: ['test/unit/*.test.ts'] },
-  'http-auth': { mutate: ['src/transports/http/auth.ts'], tests: ['test/unit/*.test.ts', 'test/integration/http-*.test.ts'] },
+  'http-auth': {
+    mutate: ['src/transports/http/auth.ts'],
+    tests: ['test/integration/spec-http-auth.test.ts', 'test/integration/http-*.test.ts'],
+  },
 };
 
 const scope = process.env.PCHAT_MUTATION_SCOPE ?? 'core';
