@@ -109,6 +109,16 @@ describe('every authenticated route, without a valid token, answers its document
     { name: 'with an empty Bearer', header: () => ({ authorization: 'Bearer ' }), code: 'AUTH_REQUIRED' },
     { name: 'with another scheme', header: () => ({ authorization: `Basic ${tokens.valid}` }), code: 'AUTH_REQUIRED' },
     { name: 'with a token never issued', header: () => ({ authorization: 'Bearer forged' }), code: 'TOKEN_INVALID' },
+    {
+      name: 'with a valid token after another word',
+      header: () => ({ authorization: `xBearer ${tokens.valid}` }),
+      code: 'AUTH_REQUIRED',
+    },
+    {
+      name: 'with a valid token followed by more',
+      header: () => ({ authorization: `Bearer ${tokens.valid} more` }),
+      code: 'AUTH_REQUIRED',
+    },
     { name: 'with a revoked token', header: bearer(() => tokens.revoked), code: 'TOKEN_INVALID' },
     { name: 'with an expired token', header: bearer(() => tokens.expired), code: 'TOKEN_INVALID' },
     { name: 'as a user of a policy without chat', header: bearer(() => tokens.otherPolicy), code: 'POLICY_DISABLED' },
@@ -173,9 +183,12 @@ describe('every authenticated route, without a valid token, answers its document
   });
 
   test('the valid token of the same users gets through (the refusals above are about the credential)', async () => {
-    const res = await fetch(`${srv.url}/api/me`, { headers: { authorization: `Bearer ${tokens.valid}` } });
-    assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { user: string }).user, ALICE);
+    // RFC 6750 §2.1: the scheme is case-insensitive; any run of spaces separates it from the token
+    for (const authorization of [`Bearer ${tokens.valid}`, `bearer ${tokens.valid}`, `Bearer   ${tokens.valid}`]) {
+      const res = await fetch(`${srv.url}/api/me`, { headers: { authorization } });
+      assert.equal(res.status, 200, authorization);
+      assert.equal(((await res.json()) as { user: string }).user, ALICE);
+    }
     const rooms = await fetch(`${srv.url}/api/admin/rooms/General`, {
       headers: { authorization: `Bearer ${tokens.valid}` },
     });
