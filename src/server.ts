@@ -61,6 +61,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       tokenTtlSeconds: config.tokenTtlSeconds,
       pollMs: opts.pollMs,
       observe: metrics.observer(),
+      log: log.child({ area: 'chat' }),
     });
     await chat.start();
     metrics.start();

@@ -20,6 +20,11 @@ export class ModelCache {
 
   constructor(private readonly store: Store) {}
 
+  /** The id of the newest store change applied to this picture. */
+  get seenChangeId(): number {
+    return this.lastChangeId;
+  }
+
   async load(): Promise<void> {
     this.lastChangeId = await this.store.changes.latestId();
     const [rooms, categories, addins, directory, config] = await Promise.all([

@@ -74,7 +74,12 @@ export type ChatEvent =
   | { type: 'removed'; roomId: string; code: ErrorCode; message: string }
   | { type: 'invitation'; invitation: Invitation & { roomName: string } }
   | { type: 'alert'; filterId: string; filterName: string; message: MessageView }
-  | { type: 'room.updated'; room: RoomView };
+  | { type: 'room.updated'; room: RoomView }
+  /**
+   * The server ended the session (its token was revoked, the user's password changed): the door closes the
+   * connection (WebSocket close 4001, SIP BYE). Always the last event of a session.
+   */
+  | { type: 'ended'; code: ErrorCode; message: string };
 
 /** Where a session's events go. Called synchronously; the transport queues/serializes as it likes. */
 export type EventSink = (event: ChatEvent) => void;

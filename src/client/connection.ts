@@ -35,6 +35,8 @@ interface SocketLike {
 }
 type SocketCtor = new (url: string) => SocketLike;
 
+/** Sign-in answers after which a reconnect stops (the credentials themselves are refused). */
+const FINAL_SIGN_IN_ERRORS = new Set(['AUTH_FAILED', 'AUTH_REQUIRED', 'POLICY_DISABLED']);
 export interface ConnectOptions {
   /** Reconnect when the socket drops (default true). */
   reconnect?: boolean;
@@ -258,10 +260,19 @@ export class PchatConnection {
       this.emit('reconnected', { rooms: [...this.joined] });
     } catch (e) {
       this.held.clear();
-      this.emit('error', e instanceof PchatApiError ? e : new PchatApiError('DISCONNECTED', String(e)));
+      const err = e instanceof PchatApiError ? e : new PchatApiError('DISCONNECTED', String(e));
+      this.emit('error', err);
       const s = this.socket;
       this.socket = undefined;
       s?.close();
+      if (FINAL_SIGN_IN_ERRORS.has(err.code)) {
+        // the kept credentials no longer sign in (password changed, user disabled): retrying would only count
+        // as password guessing against the user. Stay closed; the application signs in again.
+        if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+        this.state = 'closed';
+        this.emit('closed', { code: 4001, reason: err.message });
+        return;
+      }
       if (!this.closedByUser) this.scheduleReconnect();
     }
   }

@@ -181,8 +181,17 @@ class Connection {
     });
   }
 
-  openSession(user: string): void {
-    this.session = this.gw.chat.openSession(user, (e) => this.send(eventFrame(e)), 'ws');
+  openSession(user: string, token?: string): void {
+    this.session = this.gw.chat.openSession(
+      user,
+      (e) => {
+        this.send(eventFrame(e));
+        // the server ended the session (token revoked, password changed): close with the reason
+        if (e.type === 'ended') this.shutdown(4001, e.message);
+      },
+      'ws',
+      token,
+    );
   }
 
   async onMessage(data: RawData, isBinary: boolean): Promise<void> {
@@ -250,7 +259,7 @@ class Connection {
     this.authing = (async () => {
       user = await this.gw.chat.authenticate(token);
       if (this.closed) throw new PchatError('BAD_REQUEST', 'The connection closed.');
-      this.openSession(user);
+      this.openSession(user, token);
     })();
     try {
       await this.authing;
@@ -290,8 +299,8 @@ const HANDLERS: Record<string, RequestHandler> = {
     const { rooms } = S.join.parse(f);
     return { results: rooms ? await chat.join(s, rooms) : await chat.joinFollowed(s) };
   },
-  part: (chat, s, f) => {
-    chat.part(s, S.room.parse(f).room);
+  part: async (chat, s, f) => {
+    await chat.part(s, S.room.parse(f).room);
     return {};
   },
   post: async (chat, s, f) => {
@@ -300,21 +309,27 @@ const HANDLERS: Record<string, RequestHandler> = {
   },
   history: async (chat, s, f) => {
     const q = S.history.parse(f);
-    return { messages: await chat.history(s.user, q.room, { beforeId: q.before, afterId: q.after, limit: q.limit }) };
+    return {
+      messages: await chat.history(s.user, q.room, { beforeId: q.before, afterId: q.after, limit: q.limit }, 'ws'),
+    };
   },
   search: async (chat, s, f) => {
     const q = S.search.parse(f);
-    const r = await chat.search(s.user, {
-      text: q.text,
-      roomId: q.room,
-      authors: q.authors,
-      since: q.since,
-      until: q.until,
-      exactPhrase: q.exact,
-      caseSensitive: q.case,
-      beforeId: q.before,
-      limit: q.limit,
-    });
+    const r = await chat.search(
+      s.user,
+      {
+        text: q.text,
+        roomId: q.room,
+        authors: q.authors,
+        since: q.since,
+        until: q.until,
+        exactPhrase: q.exact,
+        caseSensitive: q.case,
+        beforeId: q.before,
+        limit: q.limit,
+      },
+      'ws',
+    );
     return { ...r };
   },
   rooms: (chat, s, f) => {
@@ -426,7 +441,7 @@ export class WsGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, token: string | undefined): void {
     socket.on('error', () => {});
     const upgrade = (user: string | undefined) =>
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, user));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, user, token));
     if (token === undefined) {
       upgrade(undefined);
       return;
@@ -440,7 +455,7 @@ export class WsGateway {
     });
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage, user: string | undefined): void {
+  private onConnection(ws: WebSocket, req: IncomingMessage, user: string | undefined, token?: string): void {
     const c = new Connection(ws, this, req.socket.remoteAddress ?? '');
     this.connections.add(c);
     ws.on('pong', () => {
@@ -461,7 +476,7 @@ export class WsGateway {
     });
     if (user !== undefined) {
       try {
-        c.openSession(user);
+        c.openSession(user, token);
       } catch (e) {
         const err = toPchatError(e);
         c.sendError(null, err);

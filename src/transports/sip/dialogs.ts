@@ -201,6 +201,11 @@ export class DialogManager {
     for (const dialog of [...this.dialogs.values()]) this.drop(dialog, reason);
   }
 
+  /** Ends every dialog from our side with a BYE (the user's credential was revoked). */
+  byeAll(reason: string): void {
+    for (const dialog of [...this.dialogs.values()]) this.bye(dialog, reason);
+  }
+
   // ---- INVITE / CANCEL -----------------------------------------------------------------------------------
 
   private async invite(req: SipRequest): Promise<void> {
@@ -253,6 +258,7 @@ export class DialogManager {
         domain: this.opts.domain,
         chatServerUri: this.opts.addresses.chatServerUri,
         send: (envelope) => this.sendInfo(dialog, envelope),
+        onEnded: (reason) => this.bye(dialog, reason),
         log: this.log,
       }),
       cseq: 0,
@@ -324,6 +330,30 @@ export class DialogManager {
   }
 
   /** Sends one envelope to the client in a server INFO and tracks the transaction. */
+  /** Ends a dialog from our side: BYE to the client (its answer needs no handling), then drop it. */
+  private bye(dialog: Dialog, reason: string): void {
+    if (dialog.closed) return;
+    if (!this.conn.isClosed) {
+      const seq = ++dialog.cseq;
+      this.conn.send(
+        createRequest('BYE', dialog.remoteTarget, [
+          [
+            'Via',
+            `SIP/2.0/${this.conn.transport.toUpperCase()} ${this.opts.localHost}:${this.opts.localPort};branch=z9hG4bK${randomBytes(8).toString('hex')}`,
+          ],
+          ['Max-Forwards', '70'],
+          ['From', dialog.localParty],
+          ['To', dialog.remoteParty],
+          ['Call-ID', dialog.callId],
+          ['CSeq', `${seq} BYE`],
+          ['Reason', `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"`],
+        ]),
+      );
+    }
+    this.log.info('sip dialog ended by the server', { callId: dialog.callId, reason });
+    this.drop(dialog, reason);
+  }
+
   private sendInfo(dialog: Dialog, envelope: string): void {
     if (dialog.closed || this.conn.isClosed) return;
     if (dialog.pending.size >= this.limits.maxPendingPerDialog) {

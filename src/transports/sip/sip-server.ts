@@ -98,7 +98,19 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       limits,
       log,
     });
+    // A password change ends the registration: every dialog gets a BYE, and the client must register again
+    // with the new password before it may do anything else.
+    const offRevoked = chat.events.on(
+      'credentials.revoked',
+      (e) => {
+        if (e.tokenHash !== undefined || state.user !== e.user) return;
+        state.user = undefined;
+        dialogs.byeAll(e.reason);
+      },
+      { module: 'sip' },
+    );
     conn.onClose((reason) => {
+      offRevoked();
       open.delete(conn);
       dialogs.closeAll(`connection closed (${reason})`);
       if (state.user) log.debug('sip connection closed', { user: state.user, reason });

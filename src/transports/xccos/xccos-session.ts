@@ -57,6 +57,8 @@ export interface XccosSessionOptions {
   chatServerUri: string;
   /** Sends one envelope (an INFO body) to the client. */
   send(envelope: string): void;
+  /** The server ended the chat session (token revoked, password changed): the dialog should end (BYE). */
+  onEnded?(reason: string): void;
   log?: Logger;
 }
 
@@ -201,7 +203,7 @@ export class XccosSession {
           return await this.join(ref, command.rooms);
         case 'part': {
           const session = this.requireSession();
-          this.chat.part(session, this.roomId(command.room));
+          await this.chat.part(session, this.roomId(command.room));
           return [encodePartReply(ref, command.room.uri)];
         }
         case 'bccontext':
@@ -283,7 +285,7 @@ export class XccosSession {
     // Capped at DefaultChatHistory: the administrator's "messages shown on join" applies to legacy clients too.
     const cap = this.chat.serverInfo().config.defaultChatHistory;
     const limit = Math.min(last ?? cap, cap);
-    const messages = limit > 0 ? await this.chat.history(this.user, roomId, { limit }) : [];
+    const messages = limit > 0 ? await this.chat.history(this.user, roomId, { limit }, 'xccos') : [];
     if (limit === 0) this.chat.roomDetails(this.user, roomId); // still refuse rooms the user may not see
     return encodeBccontextReply(
       ref,
@@ -359,6 +361,12 @@ export class XccosSession {
 
   private onEvent(e: ChatEvent): void {
     if (this.closed) return;
+    if (e.type === 'ended') {
+      // the chat service closes the session itself
+      this.session = undefined;
+      this.opts.onEnded?.(e.message);
+      return;
+    }
     let fragment: XmlFragment | undefined;
     try {
       fragment = this.encodeEvent(e);

@@ -1,0 +1,122 @@
+// A chat core on a real store (SQLite file, or PostgreSQL in its own schema) with a small directory: users
+// alice…erin, a category "Eng" (erin denied), a closed room General (alice, bob), a secret room (alice), an open
+// auditorium (alice presents). Each module test loads the core with only the modules it needs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdminService } from '../../../src/admin/admin-service.js';
+import { ChatCore, type ChatCoreOptions } from '../../../src/chat/core.js';
+import type { ChatEvent, Session } from '../../../src/chat/types.js';
+import { parseListEdit } from '../../../src/core/principals.js';
+import { openStore } from '../../../src/store/open.js';
+import type { Store } from '../../../src/store/port.js';
+import { pgSchema } from '../../support/pg.js';
+
+export const PW = 'correct horse';
+export const uri = (u: string) => `sip:${u}@contoso.com`;
+const list = (s: string) => parseListEdit(s, 'members');
+
+export interface LogRecord {
+  level: 'error' | 'warn';
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+export interface ChatFixture {
+  dir: string;
+  store: Store;
+  admin: AdminService;
+  core: ChatCore;
+  rooms: { general: string; secret: string; audit: string };
+  logs: LogRecord[];
+  /** Opens a session whose events are collected in `got(session)`. */
+  open(user: string): Session;
+  got(s: Session): ChatEvent[];
+  close(): Promise<void>;
+}
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** The fixture, or undefined when PostgreSQL is asked for and not reachable outside CI (the suite is skipped). */
+export async function chatFixture(
+  engine: Engine,
+  register: (core: ChatCore) => void | Promise<void>,
+  opts: Partial<ChatCoreOptions> = {},
+): Promise<ChatFixture | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'pchat-chatmod-'));
+  let drop = async () => {};
+  let db: string | undefined;
+  if (engine === 'postgres') {
+    const schema = await pgSchema('chat module on postgres');
+    if (!schema) {
+      rmSync(dir, { recursive: true, force: true });
+      return undefined;
+    }
+    db = schema.url;
+    drop = schema.drop;
+  }
+  const store = await openStore({ dataDir: dir, db });
+  const admin = new AdminService(store, { realm: 'pchat', domain: 'contoso.com', pool: 'pool1' });
+  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+    await admin.addUser(uri(u), { password: PW, displayName: u[0]?.toUpperCase() + u.slice(1) });
+  }
+  await admin.setPolicy('global', { enablePersistentChat: true });
+  await admin.newCategory({
+    name: 'Eng',
+    allowedMembers: list('domain:contoso.com'),
+    deniedMembers: list(uri('erin')),
+  });
+  const general = (
+    await admin.newRoom({ name: 'General', category: 'Eng', members: list(`${uri('alice')},${uri('bob')}`) })
+  ).id;
+  const secret = (
+    await admin.newRoom({ name: 'Secret', category: 'Eng', privacy: 'secret', members: list(uri('alice')) })
+  ).id;
+  const audit = (
+    await admin.newRoom({
+      name: 'Town hall',
+      category: 'Eng',
+      privacy: 'open',
+      type: 'auditorium',
+      members: list(uri('alice')),
+      presenters: list(uri('alice')),
+    })
+  ).id;
+  const logs: LogRecord[] = [];
+  const core = new ChatCore(store, {
+    domain: 'contoso.com',
+    pollMs: 20,
+    log: {
+      error: (msg, fields) => logs.push({ level: 'error', msg, fields }),
+      warn: (msg, fields) => logs.push({ level: 'warn', msg, fields }),
+    },
+    ...opts,
+  });
+  await register(core);
+  await core.start();
+  const collected = new WeakMap<Session, ChatEvent[]>();
+  return {
+    dir,
+    store,
+    admin,
+    core,
+    rooms: { general, secret, audit },
+    logs,
+    open(user) {
+      const got: ChatEvent[] = [];
+      const s = core.openSession(uri(user), (e) => got.push(e), 'ws');
+      collected.set(s, got);
+      return s;
+    },
+    got: (s) => collected.get(s) ?? [],
+    async close() {
+      await core.stop();
+      await store.close();
+      await drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `fn` once per engine, as a describe block each. */
+export const ENGINES: Engine[] = ['sqlite', 'postgres'];
