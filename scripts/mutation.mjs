@@ -49,7 +49,9 @@ for (const scope of chosen) {
       if (m.status in n) n[m.status]++;
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         const line = m.location.start.line;
-        left.push(`  ${path}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${lines[line - 1]?.trim()}`);
+        left.push(
+          `  ${path}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${lines[line - 1]?.trim()}`,
+        );
       }
     }
   }
