@@ -50,7 +50,10 @@ const SCOPES = {
       'test/integration/store-postgres.test.ts',
     ],
   },
-  chat: { mutate: ['src/chat/**/*.ts'], tests: ['test/unit/*.test.ts'] },
+  chat: {
+    mutate: ['src/chat/**/*.ts'],
+    tests: ['test/unit/chat/*.test.ts', 'test/unit/chat-service.test.ts', 'test/unit/spec-chat-access.test.ts'],
+  },
   'http-auth': {
     mutate: ['src/transports/http/auth.ts'],
     tests: ['test/integration/spec-http-auth.test.ts', 'test/integration/http-*.test.ts'],
