@@ -4,15 +4,15 @@
 import type { AddressInfo } from 'node:net';
 import { AdminService, adminOptionsFrom } from './admin/admin-service.js';
 import { ChatService } from './chat/chat-service.js';
+import { type RateLimitOptions, UserRateLimiter } from './chat/user-rate-limiter.js';
 import type { Config } from './config/config.js';
 import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { Metrics } from './observability/metrics.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/port.js';
-import { createHttpApp } from './transports/http/app.js';
-import { createLogger, type Logger } from './transports/http/log.js';
-import { Metrics } from './transports/http/metrics.js';
-import type { RouteInfo } from './transports/http/router.js';
+import { createHttpApp, type RouteInfo } from './transports/http/app.js';
 import type { WsOptions } from './transports/http/ws.js';
 import { startSipServer } from './transports/sip/sip-server.js';
 
@@ -23,17 +23,23 @@ export interface BuildOptions {
   ws?: Partial<WsOptions>;
   /** How often the chat service reads the change stream (ms). */
   pollMs?: number;
+  /** The per-user request budget shared by REST, WebSocket and SIP. */
+  rateLimit?: Partial<RateLimitOptions>;
+  /** The web client's files (default dist/web). */
+  webDir?: string;
 }
 
 export interface PchatServer {
   url: string;
   port: number;
-  /** The HTTP routes the server answers (method and pattern). */
-  routes(): RouteInfo[];
   chat: ChatService;
   admin: AdminService;
   store: Store;
   metrics: Metrics;
+  /** The OpenAPI document generated from the routes' schemas. */
+  openapi(): unknown;
+  /** The HTTP routes the server answers (method and pattern). */
+  routes(): RouteInfo[];
   /** The SIP/XCCOS endpoint's ports, when it is enabled. */
   sip?: { port: number; tlsPort?: number; poolUri: string };
   close(): Promise<void>;
@@ -54,6 +60,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     await bootstrapAdmin(admin, opts.env ?? process.env, log);
 
     const files = new FileStore(config.filesDir ?? `${config.dataDir}/files`);
+    await files.sweepTemp();
     let connections = () => 0;
     const metrics: Metrics = new Metrics({ connections: () => connections(), chat: () => chat.stats() });
     const chat: ChatService = new ChatService(store, files, {
@@ -65,13 +72,28 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     });
     await chat.start();
     metrics.start();
+    const limiter = new UserRateLimiter(
+      opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
+    );
 
-    const app = createHttpApp({ chat, admin, store, metrics, log, ws: opts.ws });
+    const http = await createHttpApp({
+      chat,
+      admin,
+      store,
+      files,
+      metrics,
+      log,
+      limiter,
+      ws: opts.ws,
+      ...(opts.webDir !== undefined ? { webDir: opts.webDir } : {}),
+      ...(config.db === undefined || config.db.startsWith('sqlite') ? { dataDir: config.dataDir } : {}),
+    });
+    const app = { server: http.app.server, ws: http.ws };
     connections = () => app.ws.size;
     await new Promise<void>((resolve, reject) => {
-      app.server.once('error', reject);
+      app.server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, config.host, config.port, 'http')));
       app.server.listen(config.port, config.host, () => {
-        app.server.off('error', reject);
+        app.server.removeAllListeners('error');
         resolve();
       });
     });
@@ -79,7 +101,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
     // The legacy endpoint: SIP (and SIP over TLS with a configured certificate) carrying XCCOS.
     const sip = config.sip.enabled
-      ? await startSipServer({ config, chat, admin, log: log.child({ area: 'sip' }) })
+      ? await startSipServer({ config, chat, admin, limiter, log: log.child({ door: 'sip' }) }).catch((e) => {
+          throw listenError(e, config.sip.host, config.sip.port, 'sip');
+        })
       : undefined;
 
     const address = app.server.address() as AddressInfo;
@@ -88,11 +112,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     return {
       url: `http://${host}:${address.port}`,
       port: address.port,
-      routes: app.routes,
       chat,
       admin,
       store,
       metrics,
+      openapi: () => http.app.swagger(),
+      routes: () => http.routes(),
       ...(sip
         ? {
             sip: {
@@ -106,11 +131,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
         closing ??= (async () => {
           await sip?.close();
           app.ws.close();
+          const force = setTimeout(() => app.server.closeAllConnections(), 2000);
+          force.unref();
           await new Promise<void>((resolve) => {
             app.server.close(() => resolve());
             app.server.closeIdleConnections();
-            setTimeout(() => app.server.closeAllConnections(), 2000).unref();
           });
+          clearTimeout(force);
+          await http.app.close().catch(() => {});
           metrics.stop();
           await chat.stop();
           await store.close();
@@ -122,6 +150,40 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** A listen failure a person can act on: which port, and which flag or variable changes it. */
+function listenError(e: unknown, host: string, port: number, door: 'http' | 'sip'): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const how =
+    door === 'http'
+      ? 'choose another with --port or PCHAT_PORT (0 picks a free one)'
+      : 'choose another with --sip-port or PCHAT_SIP_PORT';
+  if (code === 'EADDRINUSE')
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: ${host}:${port} is already in use; ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
+  if (code === 'EACCES')
+    return new PchatError(
+      'INVALID_VALUE',
+      `${door === 'http' ? 'port' : 'sip.port'}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); ${how}`,
+      {
+        field: door === 'http' ? 'port' : 'sip.port',
+      },
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new PchatError(
+      'INVALID_VALUE',
+      `host: ${host} is not an address of this machine; set --host or PCHAT_HOST`,
+      {
+        field: 'host',
+      },
+    );
+  return e;
 }
 
 /**

@@ -667,9 +667,18 @@ export class ChatCore {
     this.opts.observe?.fanout?.(performance.now() - t1, this.deliveries - before);
   }
 
-  stats(): { sessions: number; users: number; activeRooms: number; joins: number } {
+  stats(): {
+    sessions: number;
+    users: number;
+    activeRooms: number;
+    joins: number;
+    /** Sessions by door (transport): ws, rest, sip. */
+    byDoor: Record<string, number>;
+  } {
     let joins = 0;
     for (const lr of this.live.values()) joins += lr.sessions.size;
-    return { sessions: this.sessions.size, users: this.userSessions.size, activeRooms: this.live.size, joins };
+    const byDoor: Record<string, number> = {};
+    for (const s of this.sessions.values()) byDoor[s.transport] = (byDoor[s.transport] ?? 0) + 1;
+    return { sessions: this.sessions.size, users: this.userSessions.size, activeRooms: this.live.size, joins, byDoor };
   }
 }

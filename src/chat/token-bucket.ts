@@ -13,10 +13,22 @@ export class TokenBucket {
 
   /** Takes one token; false when the bucket is empty (the request is over the limit). */
   take(now = Date.now()): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond);
-    this.refilledAt = now;
+    // a clock that steps back refills nothing (and takes nothing away)
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.refilledAt) / 1000) * this.ratePerSecond);
+    this.refilledAt = Math.max(now, this.refilledAt);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Milliseconds until the next token (0 when one is there). */
+  waitMs(now = Date.now()): number {
+    const tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.refilledAt) / 1000) * this.ratePerSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /** Refilled to the burst: holding it changes nothing. */
+  full(now = Date.now()): boolean {
+    return this.tokens + (Math.max(0, now - this.refilledAt) / 1000) * this.ratePerSecond >= this.burst;
   }
 }

@@ -48,6 +48,7 @@ export const GLOBAL_OPTIONS: OptSpec[] = [
 export class Context {
   private store: Store | undefined;
   private service: AdminService | undefined;
+  private filesDir: string | undefined;
 
   constructor(
     readonly command: string,
@@ -95,7 +96,14 @@ export class Context {
       });
     }
     this.service = new AdminService(this.store, adminOptionsFrom(config));
+    this.filesDir = config.filesDir;
     return this.service;
+  }
+
+  /** The store itself and the file store's directory, for the bulk verbs (export, import, migrate). */
+  async storeAndFiles(): Promise<{ store: Store; filesDir: string }> {
+    await this.admin();
+    return { store: this.store as Store, filesDir: this.filesDir as string };
   }
 
   async close(): Promise<void> {

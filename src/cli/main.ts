@@ -12,7 +12,10 @@ import { addinNoun } from './verbs/addin.js';
 import { categoryNoun } from './verbs/category.js';
 import { configNoun } from './verbs/config.js';
 import { endpointNoun } from './verbs/endpoint.js';
+import { exportVerb } from './verbs/export.js';
 import { groupNoun } from './verbs/group.js';
+import { importVerb } from './verbs/import.js';
+import { migrateNoun } from './verbs/migrate.js';
 import { policyNoun } from './verbs/policy.js';
 import { principalNoun } from './verbs/principal.js';
 import { roomNoun } from './verbs/room.js';
@@ -29,7 +32,11 @@ export const NOUNS: NounDef[] = [
   configNoun,
   principalNoun,
   endpointNoun,
+  migrateNoun,
 ];
+
+/** Commands that are a verb alone, without a noun. */
+export const TOP_VERBS: Record<string, VerbDef> = { serve: serveVerb, export: exportVerb, import: importVerb };
 
 function optionLines(specs: readonly OptSpec[]): string[] {
   const shown = specs.map((s) => {
@@ -50,11 +57,11 @@ function globalHelp(): string {
     'pchat — persistent chat server and its administration',
     '',
     'Usage: pchat <noun> <verb> [ARGS] [options]',
-    '       pchat serve [options]',
+    '       pchat serve|export|import [options]',
     '',
     'Commands:',
   ];
-  const rows: [string, string][] = [['serve', serveVerb.summary]];
+  const rows: [string, string][] = Object.entries(TOP_VERBS).map(([name, v]) => [name, v.summary]);
   for (const n of NOUNS) rows.push([`${n.name} ${Object.keys(n.verbs).join('|')}`, n.summary]);
   const width = Math.max(...rows.map(([c]) => c.length));
   for (const [c, s] of rows) lines.push(`  ${c.padEnd(width)}  ${s}`);
@@ -132,9 +139,10 @@ export async function main(argv: readonly string[], err: (line: string) => void)
     }
     let verb: VerbDef;
     let rest: string[];
-    if (first === 'serve') {
-      verb = serveVerb;
-      command = 'pchat serve';
+    const top = Object.hasOwn(TOP_VERBS, first) ? TOP_VERBS[first] : undefined;
+    if (top) {
+      verb = top;
+      command = `pchat ${first}`;
       rest = words.slice(1);
     } else {
       const noun = NOUNS.find((n) => n.name === first);

@@ -34,6 +34,13 @@ export const ConfigSchema = z.object({
       poolUser: z.string().default('pchatpool'),
     })
     .prefault({}),
+  /** One request budget per user, shared by REST, WebSocket and SIP: a token bucket of `burst`, refilled at `perSecond`. */
+  rateLimit: z
+    .object({
+      perSecond: z.coerce.number().positive().max(1_000_000).default(50),
+      burst: z.coerce.number().int().min(1).max(10_000_000).default(200),
+    })
+    .prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Sign-in token lifetime in seconds. */
   tokenTtlSeconds: z.coerce
@@ -60,6 +67,8 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TLS_KEY: ['sip', 'tlsKey'],
   PCHAT_SIP_REALM: ['sip', 'realm'],
   PCHAT_LOG_LEVEL: ['logLevel'],
+  PCHAT_RATE_LIMIT_PER_SECOND: ['rateLimit', 'perSecond'],
+  PCHAT_RATE_LIMIT_BURST: ['rateLimit', 'burst'],
 };
 
 type Json = Record<string, unknown>;

@@ -13,6 +13,7 @@ export const ERRORS = {
   STORY_TOO_LARGE: { status: 413, sip: 413, text: 'The story is longer than StorySizeLimit.' },
   FILE_TOO_LARGE: { status: 413, sip: 413, text: 'The file is larger than MaxFileSizeKB.' },
   RATE_LIMITED: { status: 429, sip: 503, text: 'Too many requests; slow down.' },
+  HEADERS_TOO_LARGE: { status: 431, sip: 400, text: 'The request headers are larger than allowed.' },
   // identity
   AUTH_REQUIRED: { status: 401, sip: 401, text: 'Sign in first.' },
   AUTH_FAILED: { status: 401, sip: 403, text: 'Wrong user name or password.' },
@@ -59,8 +60,18 @@ export const ERRORS = {
   NOT_A_CREATOR: { status: 403, sip: 403, text: 'Only creators of the category may create rooms in it.' },
   ROOM_DISABLED: { status: 403, sip: 403, text: 'The room is disabled.' },
   NOT_JOINED: { status: 409, sip: 409, text: 'Join the room first.' },
+  // migration (export, import, pchat migrate lync)
+  ARCHIVE_INVALID: { status: 400, sip: 400, text: 'The archive is malformed or incomplete.' },
+  ARCHIVE_VERSION_UNSUPPORTED: {
+    status: 400,
+    sip: 400,
+    text: 'The archive was written in a format version this pchat does not read.',
+  },
+  IMPORT_REFUSED: { status: 409, sip: 409, text: 'The import cannot be applied to this store as it is.' },
+  LEGACY_INPUT_INVALID: { status: 400, sip: 400, text: 'A legacy input file (CSV or compliance XML) is malformed.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
+  STORAGE_FULL: { status: 507, sip: 503, text: 'The server is out of storage space; try again later.' },
   INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
 } as const satisfies Record<string, { status: number; sip: number; text: string }>;
 
@@ -106,5 +117,34 @@ export function invalid(field: string, message: string): PchatError {
 /** Converts anything thrown into a PchatError without leaking internals. */
 export function asPchatError(e: unknown): PchatError {
   if (e instanceof PchatError) return e;
-  return new PchatError('INTERNAL');
+  return fromDriverError(e) ?? new PchatError('INTERNAL');
+}
+
+/** PostgreSQL SQLSTATEs of a server going away: admin/crash shutdown, cannot connect now, too many clients. */
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '53100', '58030']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * The one place driver and file-system failures get their codes: a full disk is STORAGE_FULL (507), a store
+ * that is down, restarting or unwritable is STORE_UNAVAILABLE (503). Anything else is undefined (a bug).
+ */
+export function fromDriverError(e: unknown): PchatError | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const code = String((e as { code?: unknown }).code ?? '');
+  const message = String((e as { message?: unknown }).message ?? '');
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new PchatError('STORAGE_FULL');
+  if (
+    PG_UNAVAILABLE.has(code) ||
+    code.startsWith('08') ||
+    NET_UNAVAILABLE.has(code) ||
+    code === 'SQLITE_FULL' ||
+    code === 'SQLITE_READONLY' ||
+    code === 'SQLITE_BUSY' ||
+    code.startsWith('SQLITE_IOERR') ||
+    code === 'SQLITE_CANTOPEN' ||
+    /Connection terminated|connection (?:is )?(?:closed|ended)|Client has encountered a connection error/i.test(message)
+  )
+    return new PchatError('STORE_UNAVAILABLE');
+  const cause = (e as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== e ? fromDriverError(cause) : undefined;
 }

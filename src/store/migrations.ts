@@ -104,6 +104,19 @@ export const MIGRATIONS: Migration[] = [
     // pg_trgm serves these terms through the same index (with a recheck); nothing to add.
     postgres: [],
   },
+  {
+    version: 5,
+    name: 'progress of resumable imports',
+    // One row per archive (keyed by its SHA-256): the last line whose effects are committed.
+    sqlite: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+    postgres: [
+      `CREATE TABLE import_progress (archive TEXT PRIMARY KEY, line BIGINT NOT NULL, state TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /**

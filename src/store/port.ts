@@ -187,6 +187,57 @@ export interface ConfigStore {
   put(c: ChatConfig): Promise<number>;
 }
 
+/** A message as the archive carries it: with its id and whether its content was kept (chat history on). */
+export interface ArchivedMessage extends StoredMessage {
+  logged: boolean;
+}
+
+export interface ArchivedFollow {
+  user: string;
+  roomId: string;
+  lastReadId: number;
+}
+
+export interface ArchivedPref {
+  user: string;
+  label: string;
+  content: string;
+}
+
+/** Where a resumable import has got to: the last archive line whose effects are committed. */
+export interface ImportProgress {
+  line: number;
+  state: 'running' | 'done';
+}
+
+/**
+ * Bulk paths for export and import (src/migration): page through everything in a stable order, and write
+ * items with their original ids. Import runs while the pool is stopped (see docs/migration.md).
+ */
+export interface ArchiveStore {
+  /** Messages of a room with id > afterId (and ts >= since), oldest first, including unlogged ones. */
+  messagePage(roomId: string, afterId: number, limit: number, since?: number): Promise<ArchivedMessage[]>;
+  /** Files of a room with id > afterId (and ts >= since), in id order. */
+  filePage(roomId: string, afterId: string, limit: number, since?: number): Promise<StoredFile[]>;
+  /** The highest id handed out in the shared id space. */
+  maxId(): Promise<number>;
+  /** Makes the id space hand out only ids above `id` from now on. */
+  reserveIds(id: number): Promise<void>;
+  /** Fresh ids of the shared id space, in order. */
+  newIds(n: number): Promise<number[]>;
+  /** The room of each of these message ids that exists. */
+  messageRooms(ids: number[]): Promise<Map<number, string>>;
+  /** Inserts messages with their own ids, replacing any message with the same id. */
+  putMessages(batch: ArchivedMessage[]): Promise<void>;
+  /** Inserts or replaces a file's metadata. */
+  putFile(f: StoredFile): Promise<void>;
+  follows(): Promise<ArchivedFollow[]>;
+  putFollow(f: ArchivedFollow): Promise<void>;
+  prefs(): Promise<ArchivedPref[]>;
+  getProgress(key: string): Promise<ImportProgress | undefined>;
+  setProgress(key: string, p: ImportProgress): Promise<void>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly users: UserStore;
@@ -205,6 +256,7 @@ export interface Store {
   readonly files: FileStoreMeta;
   readonly tokens: TokenStore;
   readonly prefs: PrefStore;
+  readonly archive: ArchiveStore;
   /**
    * Runs `fn` with a store whose every read and write is one transaction: all of it commits, or none.
    * Calls nested inside it join the same transaction.

@@ -651,6 +651,124 @@ function buildStore(db: Db): Store {
         );
       },
     },
+    archive: {
+      async messagePage(roomId, afterId, limit, since) {
+        const rows = await db.all(
+          `SELECT ${MESSAGE_COLUMNS}, m.logged FROM messages m WHERE m.room_id = ? AND m.id > ? AND m.ts >= ?
+           ORDER BY m.id LIMIT ?`,
+          [roomId, afterId, since ?? Number.MIN_SAFE_INTEGER, limit],
+        );
+        return rows.map((r) => ({ ...messageFrom(r), logged: bool(r.logged) }));
+      },
+      async filePage(roomId, afterId, limit, since) {
+        const rows = await db.all('SELECT * FROM files WHERE room_id = ? AND id > ? AND ts >= ? ORDER BY id LIMIT ?', [
+          roomId,
+          afterId,
+          since ?? Number.MIN_SAFE_INTEGER,
+          limit,
+        ]);
+        return rows.map(storedFileFrom);
+      },
+      async maxId() {
+        const r =
+          db.caps.dialect === 'sqlite'
+            ? await db.get<{ n: number }>('SELECT last AS n FROM id_seq WHERE one = 1')
+            : await db.get<{ n: number }>('SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM id_seq');
+        return Number(r?.n ?? 0);
+      },
+      async reserveIds(id) {
+        await writeTx(db, async (tx) => {
+          if (tx.caps.dialect === 'sqlite')
+            await tx.run('UPDATE id_seq SET last = CASE WHEN last > ? THEN last ELSE ? END WHERE one = 1', [id, id]);
+          else if (id > 0)
+            await tx.get(
+              `SELECT setval('id_seq', GREATEST(?, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM id_seq)))
+               AS v`,
+              [id],
+            );
+        });
+      },
+      async newIds(n) {
+        return n <= 0 ? [] : writeTx(db, (tx) => allocIds(tx, n));
+      },
+      async messageRooms(ids) {
+        const out = new Map<number, string>();
+        if (ids.length === 0) return out;
+        const rows = await db.all(
+          `SELECT id, room_id FROM messages WHERE id IN (${ids.map(() => '?').join(', ')})`,
+          ids,
+        );
+        for (const r of rows) out.set(Number(r.id), str(r.room_id));
+        return out;
+      },
+      async putMessages(batch) {
+        if (batch.length === 0) return;
+        await writeTx(db, async (tx) => {
+          // Delete then insert (not an upsert), so the full-text triggers see the old row go and the new come.
+          // 100 rows per statement keeps well inside both engines' parameter limits.
+          for (let i = 0; i < batch.length; i += 100) {
+            const part = batch.slice(i, i + 100);
+            await tx.run(
+              `DELETE FROM messages WHERE id IN (${part.map(() => '?').join(', ')})`,
+              part.map((m) => m.id),
+            );
+            await tx.run(
+              `INSERT INTO messages (id, room_id, author, ts, kind, logged, body, title, rich, file)
+               VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+              part.flatMap((m) => [
+                m.id,
+                m.roomId,
+                m.author,
+                m.ts,
+                m.kind,
+                int(m.logged),
+                m.logged ? m.text : null,
+                m.logged ? m.title : null,
+                m.logged ? m.rich : null,
+                m.logged && m.file ? JSON.stringify(m.file) : null,
+              ]),
+            );
+          }
+        });
+      },
+      async putFile(f) {
+        await db.run(
+          `INSERT INTO files (id, room_id, uploader, name, size, content_type, ts, storage_key)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, uploader = excluded.uploader,
+             name = excluded.name, size = excluded.size, content_type = excluded.content_type, ts = excluded.ts,
+             storage_key = excluded.storage_key`,
+          [f.id, f.roomId, f.uploader, f.name, f.size, f.contentType, f.ts, f.storageKey],
+        );
+      },
+      async follows() {
+        const rows = await db.all('SELECT * FROM follows ORDER BY user_uri, room_id');
+        return rows.map((r) => ({ user: str(r.user_uri), roomId: str(r.room_id), lastReadId: Number(r.last_read_id) }));
+      },
+      async putFollow(f) {
+        await db.run(
+          `INSERT INTO follows (user_uri, room_id, last_read_id) VALUES (?, ?, ?)
+           ON CONFLICT (user_uri, room_id) DO UPDATE SET last_read_id = excluded.last_read_id`,
+          [f.user, f.roomId, f.lastReadId],
+        );
+      },
+      async prefs() {
+        const rows = await db.all('SELECT * FROM prefs ORDER BY user_uri, label');
+        return rows.map((r) => ({ user: str(r.user_uri), label: str(r.label), content: str(r.content) }));
+      },
+      async getProgress(key) {
+        const r = await db.get('SELECT line, state FROM import_progress WHERE archive = ?', [key]);
+        return r ? { line: Number(r.line), state: str(r.state) as 'running' | 'done' } : undefined;
+      },
+      async setProgress(key, p) {
+        await db.run(
+          `INSERT INTO import_progress (archive, line, state, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (archive) DO UPDATE SET line = excluded.line, state = excluded.state,
+             updated_at = excluded.updated_at`,
+          [key, p.line, p.state, Date.now()],
+        );
+      },
+    },
     async schemaVersion() {
       const r = await db.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
       return Number(r?.v ?? 0);
@@ -659,6 +777,19 @@ function buildStore(db: Db): Store {
     close: () => db.close(),
   };
   return store;
+}
+
+function storedFileFrom(r: Row): StoredFile {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    size: Number(r.size),
+    contentType: str(r.content_type),
+    roomId: str(r.room_id),
+    uploader: str(r.uploader),
+    ts: Number(r.ts),
+    storageKey: str(r.storage_key),
+  };
 }
 
 function feedFrom(r: Row): FeedFilter {

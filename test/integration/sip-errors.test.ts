@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LOGIN_FAILURES } from '../../src/chat/chat-service.js';
+import { UserRateLimiter } from '../../src/chat/user-rate-limiter.js';
 import { createRequest } from '../../src/transports/sip/codec.js';
 import { DOMAIN, eventually, PASSWORD, SipClient, type SipFixture, startSipFixture } from '../support/sip-client.js';
 
@@ -260,6 +261,32 @@ describe('SIP/XCCOS limits', () => {
       'part after timeout',
     );
     fx.chat.closeSession(web);
+    bob.close();
+  });
+});
+
+describe('SIP draws on the per-user budget shared with REST and the WebSocket', () => {
+  let fx: SipFixture;
+  const limiter = new UserRateLimiter({ ratePerSecond: 0.5, burst: 30 });
+
+  before(async () => {
+    fx = await startSipFixture({}, {}, limiter);
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  test("once another door has spent alice's budget, her INFOs get 503 with Retry-After; bob's still work", async () => {
+    const { client: alice, dialog } = await fx.login('alice');
+    const { client: bob, dialog: bobDialog } = await fx.login('bob');
+    // what REST and WebSocket requests of alice take from the same budget
+    while (limiter.take(ALICE) === 0) {}
+    const r = await alice.info(dialog, SipClient.envelope('<cmd id="cmd:getinv" seqid="1"><data/></cmd>'));
+    assert.equal(r.status, 503);
+    assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    const b = await bob.info(bobDialog, SipClient.envelope('<cmd id="cmd:getinv" seqid="1"><data/></cmd>'));
+    assert.equal(b.status, 200);
+    alice.close();
     bob.close();
   });
 });

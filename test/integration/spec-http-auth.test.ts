@@ -12,8 +12,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { ERRORS, type ErrorCode } from '../../src/core/errors.js';
 import { parseListEdit } from '../../src/core/principals.js';
 import { FileStore } from '../../src/files/file-store.js';
+import { createLogger } from '../../src/observability/log.js';
 import { buildServer, type PchatServer } from '../../src/server.js';
-import { createLogger } from '../../src/transports/http/log.js';
 
 /** Routes that answer without a token: health, readiness, metrics, the API description and signing in. */
 const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json', 'POST /api/sessions']);

@@ -194,7 +194,14 @@ describe('websocket slow reader', () => {
 
   before(async () => {
     ids = await seedStandard(data.dir);
-    server = await startServer(data.dir, { env: { PCHAT_TEST_WS_HEARTBEAT_MS: '5000' } });
+    // bob floods on purpose: lift the per-user rate limit
+    server = await startServer(data.dir, {
+      env: {
+        PCHAT_TEST_WS_HEARTBEAT_MS: '5000',
+        PCHAT_RATE_LIMIT_PER_SECOND: '100000',
+        PCHAT_RATE_LIMIT_BURST: '100000',
+      },
+    });
     token = await signIn(server.url, 'alice');
   });
   after(async () => {

@@ -1,6 +1,7 @@
 // A small scripted SIP client that behaves like SIPE (xccos-sip.md §1.1, §2): no Via branch, REGISTER answered
 // to a 407 with Digest and uri="(null)", one-off provisioning SUBSCRIBE, INVITE + ACK, XCCOS in INFO bodies,
 // 200 to every server INFO. Plus a fixture that starts a real ChatService and SIP server on a temp SQLite store.
+
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -10,6 +11,7 @@ import tls from 'node:tls';
 import { AdminService } from '../../src/admin/admin-service.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import type { ChatEvent, Session } from '../../src/chat/types.js';
+import type { UserRateLimiter } from '../../src/chat/user-rate-limiter.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { openStore } from '../../src/store/open.js';
@@ -397,6 +399,8 @@ export interface SipFixture {
 export async function startSipFixture(
   limits: Partial<SipServerLimits> = {},
   sip: { tlsCert?: string; tlsKey?: string; tlsPort?: number } = {},
+  /** The per-user budget shared with the other doors (none: only the per-connection INFO bucket). */
+  limiter?: UserRateLimiter,
 ): Promise<SipFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'pchat-sip-'));
   const config = loadConfig(
@@ -439,7 +443,7 @@ export async function startSipFixture(
     pollMs: 20,
   });
   await chat.start();
-  const server = await startSipServer({ config, chat, admin, limits });
+  const server = await startSipServer({ config, chat, admin, limits, ...(limiter ? { limiter } : {}) });
   const clients: SipClient[] = [];
   const roomUri = (id: string) => `ma-chan://${DOMAIN}/${id}`;
 

@@ -86,7 +86,8 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
       });
 
     it('applies the schema migrations', async () => {
-      assert.equal(await s().schemaVersion(), MIGRATIONS.length);
+      // Helpers number their steps apart (gaps are fine), so the applied version is the highest step's.
+      assert.equal(await s().schemaVersion(), Math.max(...MIGRATIONS.map((m) => m.version)));
     });
 
     it('round-trips users and passwords, and lists them', async () => {

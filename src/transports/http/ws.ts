@@ -13,11 +13,12 @@ import { z } from 'zod';
 import type { ChatService } from '../../chat/chat-service.js';
 import { TokenBucket } from '../../chat/token-bucket.js';
 import type { ChatEvent, Session } from '../../chat/types.js';
+import { rateLimited, type UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import { PchatError } from '../../core/errors.js';
 import { MESSAGE_KINDS } from '../../core/model.js';
+import type { Logger } from '../../observability/log.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { toPchatError } from './errors.js';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
 
 export interface WsOptions {
   /** Largest accepted frame in bytes; a larger one closes the socket with 1009. */
@@ -149,7 +150,7 @@ class Connection {
 
   private closeSlow(): void {
     if (this.closed) return;
-    this.gw.metrics.wsClosedSlow++;
+    this.gw.metrics.wsClosedSlow.inc();
     this.gw.log.warn('closing a slow websocket', { user: this.user, buffered: this.ws.bufferedAmount });
     this.shutdown(1008, 'too much unsent data; read faster');
     // a peer that does not read will not read the close frame either
@@ -172,6 +173,8 @@ class Connection {
   }
 
   sendError(id: unknown, err: PchatError): void {
+    this.gw.metrics.refused.inc({ door: 'ws', code: err.code });
+    if (err.code === 'AUTH_FAILED') this.gw.metrics.signInFailures.inc({ door: 'ws' });
     this.sendJson({
       id: id ?? null,
       type: 'error',
@@ -220,12 +223,15 @@ class Connection {
       this.sendError(null, new PchatError('BAD_REQUEST', 'id: a string or a number', { field: 'id' }));
       return;
     }
-    if (!this.bucket.take()) {
-      this.gw.metrics.wsRateLimited++;
-      this.sendError(id, new PchatError('RATE_LIMITED'));
+    // the connection's own bucket, then the user's budget shared with REST and SIP
+    const wait = !this.bucket.take() ? 1000 : this.user !== undefined ? (this.gw.limiter?.take(this.user) ?? 0) : 0;
+    if (wait > 0) {
+      this.gw.metrics.wsRateLimited.inc();
+      this.gw.metrics.rateLimited.inc({ door: 'ws' });
+      this.sendError(id, rateLimited(wait));
       return;
     }
-    this.gw.metrics.wsRequests++;
+    this.gw.metrics.wsRequests.inc();
     try {
       const payload = await this.dispatch(frame);
       if (this.closed) return;
@@ -393,6 +399,8 @@ export class WsGateway {
     readonly metrics: Metrics,
     readonly log: Logger,
     opts: Partial<WsOptions> = {},
+    /** The per-user budget shared by every door. */
+    readonly limiter?: UserRateLimiter,
   ) {
     this.opts = { ...DEFAULT_WS_OPTIONS, ...opts };
     this.wss = new WebSocketServer({

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import { TokenBucket } from '../../chat/token-bucket.js';
-import { type Logger, silentLogger } from '../http/log.js';
+import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
+import { type Logger, silentLogger } from '../../observability/log.js';
 import { XccosSession } from '../xccos/xccos-session.js';
 import { createRequest, createResponse, parseCSeq, type SipRequest, type SipResponse } from './codec.js';
 import { type ConnectionState, chatEnabled } from './registrar.js';
@@ -88,6 +89,8 @@ export interface DialogManagerOptions {
   localPort: number;
   limits?: Partial<DialogLimits>;
   log?: Logger;
+  /** The per-user budget shared by every door. */
+  limiter?: UserRateLimiter;
 }
 
 interface Dialog {
@@ -320,8 +323,11 @@ export class DialogManager {
       this.respond(req, 481);
       return;
     }
-    if (!this.bucket.take()) {
-      this.respond(req, 503, { reason: 'Slow down', headers: [['Retry-After', '1']] });
+    // the connection's own bucket, then the user's budget shared with REST and the WebSocket
+    const user = this.opts.state.user;
+    const wait = !this.bucket.take() ? 1000 : user !== undefined ? (this.opts.limiter?.take(user) ?? 0) : 0;
+    if (wait > 0) {
+      this.respond(req, 503, { reason: 'Slow down', headers: [['Retry-After', String(Math.ceil(wait / 1000))]] });
       return;
     }
     dialog.session.handleInfo(req.body, (status, reason) => {

@@ -4,7 +4,7 @@
 import type { ChatService } from '../../chat/chat-service.js';
 import { normalizeSipUri } from '../../core/principals.js';
 import { parseCredential } from '../../directory/passwords.js';
-import { type Logger, silentLogger } from '../http/log.js';
+import { type Logger, silentLogger } from '../../observability/log.js';
 import { createResponse, type SipRequest, type SipResponse } from './codec.js';
 import { createDigestAuth, type DigestAuth } from './digest.js';
 import type { SipConnection } from './transport.js';

@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
+import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
 import type { Config } from '../../config/config.js';
-import { type Logger, silentLogger } from '../http/log.js';
+import { type Logger, silentLogger } from '../../observability/log.js';
 import { createResponse, parseCSeq, type SipLimits, type SipMessage, type SipRequest } from './codec.js';
 import { ALLOW, type DialogLimits, DialogManager, serviceAddresses } from './dialogs.js';
 import { handleSubscribe } from './provisioning.js';
@@ -45,6 +46,8 @@ export interface SipServerOptions {
    */
   digestSecret?: string | Buffer;
   limits?: Partial<SipServerLimits>;
+  /** The per-user budget shared by every door. */
+  limiter?: UserRateLimiter;
 }
 
 export interface SipServer {
@@ -97,6 +100,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       localPort,
       limits,
       log,
+      ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
     // A password change ends the registration: every dialog gets a BYE, and the client must register again
     // with the new password before it may do anything else.

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { ChatEvent, MessageView, Session } from '../../chat/types.js';
 import { asPchatError, ERRORS, type ErrorCode, PchatError } from '../../core/errors.js';
-import { type Logger, silentLogger } from '../http/log.js';
+import { type Logger, silentLogger } from '../../observability/log.js';
 import {
   type ChatLine,
   type DecodedCommand,
