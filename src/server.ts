@@ -10,7 +10,9 @@ import { PchatError } from './core/errors.js';
 import { FileStore } from './files/file-store.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
-import { openStore } from './store/open.js';
+import type { PoolMember } from './pool/pool-member.js';
+import type { SwitchableStore } from './pool/switchable-store.js';
+import { isPostgresUrl, openStore } from './store/open.js';
 import type { Store } from './store/port.js';
 import { createHttpApp, type RouteInfo } from './transports/http/app.js';
 import type { WsOptions } from './transports/http/ws.js';
@@ -54,6 +56,38 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     if (e instanceof PchatError) throw e;
     throw new PchatError('STORE_UNAVAILABLE', `db: cannot open the store: ${(e as Error).message}`, { field: 'db' });
   }
+  // Pool mode (--bus): the NATS bus and the pool registry; with --backup-db, a store failover can switch.
+  let pool: PoolMember | undefined;
+  let switchable: SwitchableStore | undefined;
+  try {
+    if (config.bus) {
+      if (!isPostgresUrl(config.db))
+        throw new PchatError('INVALID_VALUE', 'bus: a pool shares one PostgreSQL store: give --db postgres://…', {
+          field: 'bus',
+        });
+      const { PoolMember } = await import('./pool/pool-member.js');
+      pool = await PoolMember.connect(
+        {
+          bus: config.bus,
+          serverId: config.serverId ?? `${(await import('node:os')).hostname()}-${config.port}`,
+          pool: config.pool ?? config.domain,
+        },
+        log.child({ area: 'pool' }),
+      );
+      if (config.backupDb) {
+        const { switchableStore } = await import('./pool/switchable-store.js');
+        switchable = switchableStore(store);
+        if (pool.poolState === 'failed-over') {
+          await switchable.switchTo(await openStore({ db: config.backupDb, dataDir: config.dataDir }), 'backup');
+        }
+        store = switchable.store;
+      }
+    }
+  } catch (e) {
+    await pool?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw e;
+  }
   try {
     const admin = new AdminService(store, adminOptionsFrom(config));
     await admin.ensureDefaultEndpoint();
@@ -69,12 +103,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       pollMs: opts.pollMs,
       observe: metrics.observer(),
       log: log.child({ area: 'chat' }),
+      ...(pool ? { bus: pool.bus, poolOrder: {}, admit: pool.admit } : {}),
     });
     await chat.start();
     metrics.start();
     const limiter = new UserRateLimiter(
       opts.rateLimit ?? { ratePerSecond: config.rateLimit.perSecond, burst: config.rateLimit.burst },
     );
+    pool?.shareLimits(limiter);
 
     const http = await createHttpApp({
       chat,
@@ -108,6 +144,24 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
 
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    if (pool) {
+      const failoverDb = config.backupDb;
+      await pool.start({
+        url: config.publicUrl ?? `http://${host}:${address.port}`,
+        ...(sip ? { sip: `${config.sip.host}:${sip.port}` } : {}),
+        connections: () => chat.stats().sessions,
+        resync: () => chat.core.resync(),
+        ...(switchable && failoverDb
+          ? {
+              failover: {
+                switchable,
+                openPrimary: () => openStore({ db: config.db, dataDir: config.dataDir }),
+                openBackup: () => openStore({ db: failoverDb, dataDir: config.dataDir }),
+              },
+            }
+          : {}),
+      });
+    }
     let closing: Promise<void> | undefined;
     return {
       url: `http://${host}:${address.port}`,
@@ -141,12 +195,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
           await http.app.close().catch(() => {});
           metrics.stop();
           await chat.stop();
+          await pool?.close().catch(() => {});
           await store.close();
         })();
         return closing;
       },
     };
   } catch (e) {
+    await pool?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;
   }

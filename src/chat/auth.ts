@@ -23,6 +23,7 @@ export class SignIn {
 
   /** Checks a password; returns the user's URI. Only users whose policy enables persistent chat may sign in. */
   async checkPassword(userInput: string, password: string): Promise<string> {
+    this.core.opts.admit?.();
     const { store, model } = this.core;
     let uri: string;
     try {

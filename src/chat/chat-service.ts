@@ -62,6 +62,10 @@ export interface ChatOptions {
   /** Where store failures are reported (the server passes its logger). */
   log?: EventLog;
   bus?: Bus;
+  /** Pool mode: order deliveries across servers by store id (see ChatCoreOptions.poolOrder). */
+  poolOrder?: { holdMs?: number };
+  /** Refuses new sessions and sign-ins when it throws (a standby pool server). */
+  admit?: () => void;
 }
 
 export class ChatService {

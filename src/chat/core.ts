@@ -13,6 +13,7 @@ import { MESSAGE_KINDS } from '../core/model.js';
 import { type Subject, subjectMatches } from '../core/principals.js';
 import { type Bus, type BusEnvelope, Dedupe, roomSubject, userSubject } from '../pool/bus.js';
 import { LocalBus } from '../pool/local-bus.js';
+import { RoomSequencer } from '../pool/room-sequencer.js';
 import type { NewMessage, Store, StoredMessage } from '../store/port.js';
 import { ChatEventHub, type CommitItem, type Door, type EventLog, type Where, type Who } from './events.js';
 import { ModelCache } from './model-cache.js';
@@ -42,6 +43,17 @@ export interface ChatCoreOptions {
   log?: EventLog;
   /** The bus committed events travel on. Default: an in-process bus. */
   bus?: Bus;
+  /**
+   * Pool mode: several servers commit into one store, so each message envelope carries the id of its room's
+   * previous message and local delivery goes through a RoomSequencer that restores store-id order (and fills
+   * gaps from the store). Off for a single server, where commits and deliveries are already in one order.
+   */
+  poolOrder?: { holdMs?: number };
+  /**
+   * Asked before a new session opens (sign-in, WebSocket, SIP): throws to refuse it, e.g. SERVER_STANDBY on a
+   * pool server that is not in the active list. Existing sessions are never affected.
+   */
+  admit?: () => void;
 }
 
 export interface ChatObserver {
@@ -98,6 +110,7 @@ export class ChatCore {
   private flushing: Promise<void> = Promise.resolve();
   private deliveries = 0;
   private seq = 0;
+  private readonly sequencer: RoomSequencer<{ view: MessageView; logged: boolean }> | undefined;
 
   constructor(
     readonly store: Store,
@@ -107,6 +120,19 @@ export class ChatCore {
     this.model = new ModelCache(store);
     this.events = new ChatEventHub(this.log);
     this.bus = opts.bus ?? new LocalBus();
+    if (opts.poolOrder) {
+      this.sequencer = new RoomSequencer({
+        holdMs: opts.poolOrder.holdMs,
+        fetchAfter: async (roomId, afterId, upToId) => {
+          const rows = await this.store.messages.after(roomId, afterId, 500);
+          return rows
+            .filter((m) => upToId === undefined || m.id <= upToId)
+            .map((m) => ({ id: m.id, event: { view: this.messageView(m), logged: true } }));
+        },
+        deliver: (roomId, e) => this.deliverMessage(roomId, e.view, e.logged),
+        onError: (roomId, err) => this.log.error('filling a gap in a room from the store failed', { roomId, err }),
+      });
+    }
     this.unsubscribe.push(
       this.bus.subscribe('room.', (env) => this.receiveRoom(env)),
       this.bus.subscribe('user.', (env) => this.receiveUser(env)),
@@ -152,6 +178,8 @@ export class ChatCore {
   // ---- sessions ------------------------------------------------------------------------------------------
 
   openSession(user: string, sink: EventSink, door: Door, opts: { tokenHash?: string } = {}): Session {
+    // a REST call is one request of an existing sign-in, not a new connection: a standby server still answers it
+    if (door !== 'rest') this.opts.admit?.();
     this.subject(user);
     const s = new LiveSession(randomUUID(), user, this.displayName(user), door, sink, opts.tokenHash);
     this.sessions.set(s.id, s);
@@ -328,6 +356,8 @@ export class ChatCore {
     if (!lr) {
       lr = { id: roomId, sessions: new Set(), users: new Map(), large: false, outbox: [] };
       this.live.set(roomId, lr);
+      // from here on, messages after the newest one this join answered reach the room in store-id order
+      this.sequencer?.track(roomId, ev.history[ev.history.length - 1]?.id ?? 0);
     }
     ev.firstOfUser = !lr.users.has(s.user);
     if (!s.rooms.has(roomId)) {
@@ -366,7 +396,10 @@ export class ChatCore {
       }
     }
     const ev = { who: this.who(s), where: this.where(roomId), at: Date.now(), session: s, reason, lastOfUser };
-    if (lr && lr.sessions.size === 0) this.live.delete(roomId);
+    if (lr && lr.sessions.size === 0) {
+      this.live.delete(roomId);
+      this.sequencer?.untrack(roomId);
+    }
     return ev;
   }
 
@@ -401,9 +434,9 @@ export class ChatCore {
     const b = env.body;
     if (b.kind === 'message') {
       const view = (env.local as MessageView | undefined) ?? this.messageView(b.message);
-      const lr = this.live.get(b.roomId);
-      if (lr) this.emitRoom(lr, { type: 'message', message: view });
-      this.events.emit('message.arrived', { message: view, logged: b.logged });
+      if (this.sequencer && b.prevId !== undefined && this.sequencer.isTracked(b.roomId)) {
+        this.sequencer.offer(b.roomId, b.message.id, b.prevId, { view, logged: b.logged });
+      } else this.deliverMessage(b.roomId, view, b.logged);
     } else if (b.kind === 'roster') {
       const lr = this.live.get(b.roomId);
       if (!lr || lr.large) return;
@@ -417,6 +450,26 @@ export class ChatCore {
       );
     } else if (b.kind === 'room.changed') {
       void this.roomChanged(b.roomId, b.changeId);
+    }
+  }
+
+  /** A committed message reaches the room's local sessions (in store-id order) and the modules. */
+  private deliverMessage(roomId: string, view: MessageView, logged: boolean): void {
+    const lr = this.live.get(roomId);
+    if (lr) this.emitRoom(lr, { type: 'message', message: view });
+    this.events.emit('message.arrived', { message: view, logged });
+  }
+
+  /**
+   * After the bus was away (pool mode): reads the admin changes and fills every live room's messages from the
+   * store, so nothing committed meanwhile on another server is missed.
+   */
+  async resync(): Promise<void> {
+    try {
+      await this.model.poll();
+      await this.sequencer?.resync();
+    } catch (e) {
+      this.log.error('catching up after a bus outage failed', { err: e });
     }
   }
 
@@ -643,6 +696,7 @@ export class ChatCore {
       }
     }
     this.opts.observe?.storeCommit?.(performance.now() - t0, batch.length);
+    const prevIds = this.sequencer ? await this.previousIds(results) : undefined;
     const t1 = performance.now();
     const before = this.deliveries;
     for (let i = 0; i < batch.length; i++) {
@@ -657,7 +711,13 @@ export class ChatCore {
         subject: roomSubject(r.roomId),
         key: `m:${r.id}`,
         origin: this.bus.serverId,
-        body: { kind: 'message', roomId: r.roomId, message: r, logged: p.item.message.logged },
+        body: {
+          kind: 'message',
+          roomId: r.roomId,
+          message: r,
+          logged: p.item.message.logged,
+          ...(prevIds ? { prevId: prevIds.get(r.id) ?? 0 } : {}),
+        },
         local: view,
       });
       this.events.emit('posted', { who: p.item.who, where: p.item.where, at: Date.now(), message: view });
@@ -665,6 +725,30 @@ export class ChatCore {
       p.resolve(view);
     }
     this.opts.observe?.fanout?.(performance.now() - t1, this.deliveries - before);
+  }
+
+  /**
+   * Pool mode: each committed message's predecessor in its room. The store commits ids in order across the pool,
+   * so the room's newest id below a message's is final once that message is committed.
+   */
+  private async previousIds(results: readonly (StoredMessage | { error: unknown })[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const lastInRoom = new Map<string, number>();
+    for (const r of results) {
+      if ('error' in r) continue;
+      let prev = lastInRoom.get(r.roomId);
+      if (prev === undefined) {
+        try {
+          prev = await this.store.messages.lastIdBefore(r.roomId, r.id);
+        } catch (e) {
+          this.log.error('reading the previous message id failed', { roomId: r.roomId, err: e });
+          prev = 0;
+        }
+      }
+      out.set(r.id, prev);
+      lastInRoom.set(r.roomId, r.id);
+    }
+    return out;
   }
 
   stats(): {

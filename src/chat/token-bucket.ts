@@ -21,6 +21,16 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes `n` tokens spent elsewhere (another server of the pool): the bucket may go into debt, at most one burst
+   * deep, so a user's budget stays one budget however their requests spread over the servers.
+   */
+  drain(n: number, now = Date.now()): void {
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.refilledAt) / 1000) * this.ratePerSecond);
+    this.refilledAt = Math.max(now, this.refilledAt);
+    this.tokens = Math.max(-this.burst, this.tokens - n);
+  }
+
   /** Milliseconds until the next token (0 when one is there). */
   waitMs(now = Date.now()): number {
     const tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.refilledAt) / 1000) * this.ratePerSecond);

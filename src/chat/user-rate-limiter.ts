@@ -24,15 +24,30 @@ export class UserRateLimiter {
     this.opts = { ...DEFAULT_RATE_LIMIT, ...opts };
   }
 
-  /** 0 when the request may go ahead; otherwise the milliseconds until the user may try again. */
-  take(user: string, now = Date.now()): number {
+  /** Called with each request this server lets through (a pool shares the counts: src/pool/shared-limits.ts). */
+  onTaken: ((user: string) => void) | undefined;
+
+  private bucket(user: string, now: number): TokenBucket {
     let b = this.buckets.get(user);
     if (!b) {
       if (this.buckets.size >= SWEEP_AT) this.sweep(now);
       b = new TokenBucket(this.opts.ratePerSecond, this.opts.burst);
       this.buckets.set(user, b);
     }
-    return b.take(now) ? 0 : Math.max(1, b.waitMs(now));
+    return b;
+  }
+
+  /** 0 when the request may go ahead; otherwise the milliseconds until the user may try again. */
+  take(user: string, now = Date.now()): number {
+    const b = this.bucket(user, now);
+    if (!b.take(now)) return Math.max(1, b.waitMs(now));
+    this.onTaken?.(user);
+    return 0;
+  }
+
+  /** Counts `n` requests the user made on another server of the pool against their budget here. */
+  absorb(user: string, n: number, now = Date.now()): void {
+    this.bucket(user, now).drain(n, now);
   }
 
   /** Takes one request from the user's budget or throws RATE_LIMITED with `details.retryAfter` in seconds. */

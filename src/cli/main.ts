@@ -17,6 +17,7 @@ import { groupNoun } from './verbs/group.js';
 import { importVerb } from './verbs/import.js';
 import { migrateNoun } from './verbs/migrate.js';
 import { policyNoun } from './verbs/policy.js';
+import { poolNoun } from './verbs/pool.js';
 import { principalNoun } from './verbs/principal.js';
 import { roomNoun } from './verbs/room.js';
 import { serveVerb } from './verbs/serve.js';
@@ -32,6 +33,7 @@ export const NOUNS: NounDef[] = [
   configNoun,
   principalNoun,
   endpointNoun,
+  poolNoun,
   migrateNoun,
 ];
 

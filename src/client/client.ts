@@ -31,6 +31,11 @@ import type {
 export interface ClientOptions {
   token?: string;
   fetch?: typeof fetch;
+  /**
+   * The other servers of the same pool. A connection that cannot reach its server, or is told the server is on
+   * standby, moves to the next one in turn and catches up there (a sign-in is valid on every server of a pool).
+   */
+  servers?: string[];
 }
 
 type Query = Record<string, string | number | boolean | string[] | undefined>;
@@ -52,16 +57,30 @@ export interface AdminRoomInput {
 }
 
 export class PchatClient {
-  readonly baseUrl: string;
+  private readonly urls: string[];
+  private current = 0;
   token: string | undefined;
   /** Kept after signIn so a reconnecting WebSocket can sign in again when its token has expired. */
   private credentials: { user: string; password: string } | undefined;
   private readonly fetchImpl: typeof fetch;
 
   constructor(baseUrl: string, opts: ClientOptions = {}) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    const trim = (u: string) => u.replace(/\/+$/, '');
+    this.urls = [trim(baseUrl), ...(opts.servers ?? []).map(trim).filter((u) => u !== trim(baseUrl))];
     this.token = opts.token;
     this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** The server this client talks to now. */
+  get baseUrl(): string {
+    return this.urls[this.current] as string;
+  }
+
+  /** Moves to the next server of the pool; false when only one is known. */
+  nextServer(): boolean {
+    if (this.urls.length < 2) return false;
+    this.current = (this.current + 1) % this.urls.length;
+    return true;
   }
 
   // ---- plumbing --------------------------------------------------------------------------------------------

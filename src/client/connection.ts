@@ -80,6 +80,9 @@ interface Pending {
 
 const OPEN = 1;
 
+/** Failures of a reconnect after which a client that knows other servers of the pool tries the next one. */
+const MOVE_ON_ERRORS = new Set(['DISCONNECTED', 'TIMEOUT', 'SERVER_STANDBY', 'STORE_UNAVAILABLE', 'BUS_UNAVAILABLE']);
+
 export class PchatConnection {
   private socket: SocketLike | undefined;
   private nextId = 1;
@@ -273,6 +276,8 @@ export class PchatConnection {
         this.emit('closed', { code: 4001, reason: err.message });
         return;
       }
+      // this server is gone or on standby: the next attempt goes to another server of the pool, at once
+      if (MOVE_ON_ERRORS.has(err.code) && this.client.nextServer()) this.attempt = 0;
       if (!this.closedByUser) this.scheduleReconnect();
     }
   }

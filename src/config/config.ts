@@ -15,6 +15,21 @@ export const ConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   /** postgres://… to use PostgreSQL instead of the SQLite file in dataDir. */
   db: z.string().optional(),
+  /** Pool mode: the pool's NATS (nats://host:4222). Requires a PostgreSQL `db` shared by the pool's servers. */
+  bus: z.string().optional(),
+  /** Pool mode: this server's name in the pool (default: the host name and HTTP port). */
+  serverId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -')
+    .optional(),
+  /** Pool mode: the pool's name, its FQDN (default: the SIP domain). */
+  pool: z.string().min(1).optional(),
+  /** Pool mode: postgres://… of the backup database that `pchat pool state set --state failed-over` switches to. */
+  backupDb: z.string().optional(),
+  /** The HTTP URL clients use for this server (default: the listen address); pool status and standby say it. */
+  publicUrl: z.string().url().optional(),
   host: z.string().default('127.0.0.1'),
   port: port.default(8080),
   /** The SIP domain of the deployment: room URIs are ma-chan://<domain>/<id>. */
@@ -55,6 +70,11 @@ export type Config = z.infer<typeof ConfigSchema>;
 const ENV: Record<string, string[]> = {
   PCHAT_DATA_DIR: ['dataDir'],
   PCHAT_DB: ['db'],
+  PCHAT_BUS: ['bus'],
+  PCHAT_SERVER_ID: ['serverId'],
+  PCHAT_POOL: ['pool'],
+  PCHAT_BACKUP_DB: ['backupDb'],
+  PCHAT_PUBLIC_URL: ['publicUrl'],
   PCHAT_HOST: ['host'],
   PCHAT_PORT: ['port'],
   PCHAT_DOMAIN: ['domain'],

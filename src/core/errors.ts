@@ -71,6 +71,13 @@ export const ERRORS = {
   LEGACY_INPUT_INVALID: { status: 400, sip: 400, text: 'A legacy input file (CSV or compliance XML) is malformed.' },
   // server
   STORE_UNAVAILABLE: { status: 503, sip: 503, text: 'The store is unavailable.' },
+  // pool
+  BUS_UNAVAILABLE: { status: 503, sip: 503, text: "The pool's message bus is unavailable." },
+  SERVER_STANDBY: {
+    status: 503,
+    sip: 480,
+    text: 'This server is on standby; connect to an active server of the pool.',
+  },
   STORAGE_FULL: { status: 507, sip: 503, text: 'The server is out of storage space; try again later.' },
   INTERNAL: { status: 500, sip: 500, text: 'Internal server error.' },
 } as const satisfies Record<string, { status: number; sip: number; text: string }>;

@@ -13,7 +13,14 @@ import type { StoredMessage } from '../store/port.js';
 
 export type BusBody =
   /** A committed message (its store id is `message.id`); `logged` is false when the room keeps no history. */
-  | { kind: 'message'; roomId: string; message: StoredMessage; logged: boolean }
+  | {
+      kind: 'message';
+      roomId: string;
+      message: StoredMessage;
+      logged: boolean;
+      /** Pool mode: the id of the room's previous message (0: none), for ordering across servers. */
+      prevId?: number;
+    }
   /** A user's first session joined a room / a user's last session left it (on the origin server). */
   | { kind: 'roster'; roomId: string; action: 'join' | 'part'; user: string; displayName: string; except?: string }
   /** An admin change touched this room (store change id): each server rechecks its local sessions. */

@@ -134,6 +134,8 @@ export interface MessageStore {
   before(roomId: string, limit: number, beforeId?: number): Promise<StoredMessage[]>;
   /** The oldest `limit` logged messages of a room with id > afterId, oldest first. */
   after(roomId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  /** The id of the room's newest message (logged or not) below `id`; 0 when there is none. */
+  lastIdBefore(roomId: string, id: number): Promise<number>;
   get(id: number): Promise<StoredMessage | undefined>;
   search(q: MessageSearch): Promise<SearchResult>;
   /** Counts of logged messages with id > afterId per room (for unread counts). */

@@ -453,6 +453,13 @@ function buildStore(db: Db): Store {
         );
         return rows.map(messageFrom);
       },
+      async lastIdBefore(roomId, id) {
+        const r = await db.get<{ p: number | string | null }>(
+          'SELECT max(id) AS p FROM messages WHERE room_id = ? AND id < ?',
+          [roomId, id],
+        );
+        return Number(r?.p ?? 0);
+      },
       async get(id) {
         const r = await db.get(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ? AND m.logged = 1`, [id]);
         return r ? messageFrom(r) : undefined;

@@ -229,10 +229,17 @@ describe('HTTP platform', () => {
       'config set': ['patch', '/api/admin/config'],
       'principal eligible': ['get', '/api/admin/eligible'],
     };
+    // verbs that work beside the server rather than through it have no API route, by design (each says why)
+    const CLI_ONLY: Record<string, string> = {
+      'migrate lync': "reads the legacy pool's CSV and XML files on the administrator's machine, pool stopped",
+      'pool status': "the pool's control plane is on its NATS, so it answers while a server or the database is down",
+      'pool active-servers': "the pool's control plane is on its NATS (as pool status)",
+      'pool state': 'failover is set while the primary database is gone: on the NATS, not through a server',
+    };
     let checked = 0;
     for (const noun of NOUNS) {
       for (const [verb, def] of Object.entries(noun.verbs)) {
-        if (noun.name === 'serve') continue;
+        if (noun.name === 'serve' || CLI_ONLY[`${noun.name} ${verb}`]) continue;
         const route = ROUTES[`${noun.name} ${verb}`];
         assert.ok(route, `pchat ${noun.name} ${verb} has no API route in this walk`);
         const op = doc.paths[route[1]]?.[route[0]];

@@ -16,9 +16,12 @@ export function tempDataDir(prefix = 'pchat-it-'): { dir: string; remove(): void
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs `fn` with an AdminService over the data directory's store (safe while a server runs on it). */
-export async function withAdmin<T>(dataDir: string, fn: (admin: AdminService) => Promise<T>): Promise<T> {
-  const store = await openStore({ dataDir });
+/**
+ * Runs `fn` with an AdminService over the data directory's store, or the PostgreSQL store `db` when given (safe
+ * while a server runs on it).
+ */
+export async function withAdmin<T>(dataDir: string, fn: (admin: AdminService) => Promise<T>, db?: string): Promise<T> {
+  const store = await openStore({ dataDir, db });
   try {
     return await fn(new AdminService(store, { realm: 'pchat', domain: DOMAIN, pool: DOMAIN }));
   } finally {
@@ -41,34 +44,38 @@ export interface Seeded {
  * Category Engineering (everyone); rooms: closed (alice, bob), secret (alice, bob), open, auditorium
  * (members alice, bob; presenter alice).
  */
-export async function seedStandard(dataDir: string, config: Record<string, number> = {}): Promise<Seeded> {
-  return withAdmin(dataDir, async (admin) => {
-    await admin.setPolicy('global', { enablePersistentChat: true });
-    await admin.newPolicy('tag:nochat', { enablePersistentChat: false });
-    for (const name of ['alice', 'bob', 'carol', 'dave', 'frank', 'eve']) {
-      await admin.addUser(uri(name), {
-        displayName: name[0]?.toUpperCase() + name.slice(1),
-        password: PASSWORD,
-        isAdmin: name === 'alice',
+export async function seedStandard(dataDir: string, config: Record<string, number> = {}, db?: string): Promise<Seeded> {
+  return withAdmin(
+    dataDir,
+    async (admin) => {
+      await admin.setPolicy('global', { enablePersistentChat: true });
+      await admin.newPolicy('tag:nochat', { enablePersistentChat: false });
+      for (const name of ['alice', 'bob', 'carol', 'dave', 'frank', 'eve']) {
+        await admin.addUser(uri(name), {
+          displayName: name[0]?.toUpperCase() + name.slice(1),
+          password: PASSWORD,
+          isAdmin: name === 'alice',
+        });
+      }
+      await admin.grantPolicy(uri('eve'), 'tag:nochat');
+      if (Object.keys(config).length > 0) await admin.setConfig(config);
+      const cat = await admin.newCategory({ name: 'Engineering', allowedMembers: { replace: [`domain:${DOMAIN}`] } });
+      const members = { replace: [uri('alice'), uri('bob')] };
+      const closed = await admin.newRoom({ name: 'closed-room', category: cat.id, privacy: 'closed', members });
+      const secret = await admin.newRoom({ name: 'secret-room', category: cat.id, privacy: 'secret', members });
+      const open = await admin.newRoom({ name: 'open-room', category: cat.id, privacy: 'open' });
+      const auditorium = await admin.newRoom({
+        name: 'auditorium-room',
+        category: cat.id,
+        privacy: 'closed',
+        type: 'auditorium',
+        members,
+        presenters: { replace: [uri('alice')] },
       });
-    }
-    await admin.grantPolicy(uri('eve'), 'tag:nochat');
-    if (Object.keys(config).length > 0) await admin.setConfig(config);
-    const cat = await admin.newCategory({ name: 'Engineering', allowedMembers: { replace: [`domain:${DOMAIN}`] } });
-    const members = { replace: [uri('alice'), uri('bob')] };
-    const closed = await admin.newRoom({ name: 'closed-room', category: cat.id, privacy: 'closed', members });
-    const secret = await admin.newRoom({ name: 'secret-room', category: cat.id, privacy: 'secret', members });
-    const open = await admin.newRoom({ name: 'open-room', category: cat.id, privacy: 'open' });
-    const auditorium = await admin.newRoom({
-      name: 'auditorium-room',
-      category: cat.id,
-      privacy: 'closed',
-      type: 'auditorium',
-      members,
-      presenters: { replace: [uri('alice')] },
-    });
-    return { category: cat.id, closed: closed.id, secret: secret.id, open: open.id, auditorium: auditorium.id };
-  });
+      return { category: cat.id, closed: closed.id, secret: secret.id, open: open.id, auditorium: auditorium.id };
+    },
+    db,
+  );
 }
 
 export interface ServerProcess {

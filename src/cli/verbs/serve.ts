@@ -16,8 +16,35 @@ export const serveVerb: VerbDef = {
     { name: 'port', kind: 'string', value: 'PORT', description: 'HTTP port (default 8080, env PCHAT_PORT)' },
     { name: 'domain', kind: 'string', value: 'DOMAIN', description: 'SIP domain of the deployment (env PCHAT_DOMAIN)' },
     { name: 'sip-port', kind: 'string', value: 'PORT', description: 'SIP port (default 5060, env PCHAT_SIP_PORT)' },
+    {
+      name: 'bus',
+      kind: 'string',
+      value: 'URL',
+      description: "pool mode: the pool's NATS, nats://host:4222 (env PCHAT_BUS; needs --db postgres://…)",
+    },
+    {
+      name: 'server-id',
+      kind: 'string',
+      value: 'ID',
+      description: "pool mode: this server's name (env PCHAT_SERVER_ID)",
+    },
+    { name: 'pool', kind: 'string', value: 'FQDN', description: "pool mode: the pool's name (env PCHAT_POOL)" },
+    {
+      name: 'backup-db',
+      kind: 'string',
+      value: 'URL',
+      description: 'pool mode: the backup database for failover (env PCHAT_BACKUP_DB)',
+    },
+    {
+      name: 'public-url',
+      kind: 'string',
+      value: 'URL',
+      description: 'the URL clients use for this server (env PCHAT_PUBLIC_URL)',
+    },
   ],
-  example: 'pchat serve --data /var/lib/pchat --domain contoso.com --port 8080',
+  example:
+    'pchat serve --data /var/lib/pchat --domain contoso.com --port 8080\n' +
+    '  pchat serve --db postgres://pchat@db1/pchat --bus nats://nats1:4222 --server-id fe1 --pool chat.contoso.com',
   async run(ctx) {
     const o = ctx.opts;
     const sipPort = optString(o, 'sip-port');
@@ -27,6 +54,11 @@ export const serveVerb: VerbDef = {
       host: optString(o, 'host'),
       port: optString(o, 'port'),
       domain: optString(o, 'domain'),
+      bus: optString(o, 'bus'),
+      serverId: optString(o, 'server-id'),
+      pool: optString(o, 'pool'),
+      backupDb: optString(o, 'backup-db'),
+      publicUrl: optString(o, 'public-url'),
       ...(sipPort !== undefined ? { sip: { port: sipPort } } : {}),
     };
     // Loaded here, not at the top: help and the admin verbs need neither the config schema nor the server.
