@@ -56,7 +56,7 @@ const SCOPES = {
   },
   'http-auth': {
     mutate: ['src/transports/http/auth.ts'],
-    tests: ['test/integration/spec-http-auth.test.ts', 'test/integration/http-*.test.ts'],
+    tests: ['test/integration/spec-http-auth.test.ts'],
   },
 };
 
