@@ -16,7 +16,7 @@ import type { PoolMember } from './pool/pool-member.js';
 import type { SwitchableStore } from './pool/switchable-store.js';
 import { isPostgresUrl, openStore } from './store/open.js';
 import type { Store } from './store/port.js';
-import { createHttpApp } from './transports/http/app.js';
+import { createHttpApp, type RouteInfo } from './transports/http/app.js';
 import type { WsOptions } from './transports/http/ws.js';
 import { startSipServer } from './transports/sip/sip-server.js';
 
@@ -45,6 +45,8 @@ export interface PchatServer {
   complianceAdmin: ComplianceAdmin;
   /** The OpenAPI document generated from the routes' schemas. */
   openapi(): unknown;
+  /** The HTTP routes the server answers (method and pattern). */
+  routes(): RouteInfo[];
   /** The SIP/XCCOS endpoint's ports, when it is enabled. */
   sip?: { port: number; tlsPort?: number; poolUri: string };
   close(): Promise<void>;
@@ -203,6 +205,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       compliance,
       complianceAdmin,
       openapi: () => http.app.swagger(),
+      routes: () => http.routes(),
       ...(sip
         ? {
             sip: {

@@ -389,10 +389,19 @@ describe('validateCategory: creators ⊆ allowed − denied', () => {
       ok: true,
     },
     {
+      // Refused either way (an empty OU is neither allowed nor, vacuously, denied); the next row is the one that
+      // tells "no users" from "all users covered".
       name: 'an OU with no users is not covered',
       allowed: ['domain:contoso.com'],
       creators: ['ou:Nowhere'],
       ok: false,
+    },
+    {
+      name: 'an OU with no users, listed as allowed, is not vacuously denied',
+      allowed: ['ou:Nowhere'],
+      denied: ['domain:fabrikam.com'],
+      creators: ['ou:Nowhere'],
+      ok: true,
     },
     { name: 'second creator fails', allowed: [ALICE], creators: [ALICE, BOB], ok: false },
   ];

@@ -32,6 +32,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Store } from '../../store/port.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import { bearerToken, requireUser } from './auth.js';
 import { mountComplianceRoutes } from './compliance-routes.js';
 import { drain } from './drain.js';
 import { errorBody, httpError } from './errors.js';
@@ -73,6 +74,14 @@ export interface HttpDeps {
 export interface HttpApp {
   app: FastifyInstance;
   ws: WsGateway;
+  /** Every route (method and pattern, HEAD and the static files' catch-all left out), from the onRoute hook. */
+  routes(): RouteInfo[];
+}
+
+export interface RouteInfo {
+  method: string;
+  /** The pattern as registered, e.g. `/api/rooms/:id`. */
+  path: string;
 }
 
 /** Largest JSON body (1 MiB). */
@@ -149,7 +158,13 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
   const routes = new RouteTable();
-  app.addHook('onRoute', (r) => routes.add(r.method, r.url));
+  const routeList: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    routes.add(r.method, r.url);
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) {
+      if (m !== 'HEAD' && !r.url.includes('*')) routeList.push({ method: m, path: r.url });
+    }
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -175,6 +190,14 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   app.addHook('onRequest', async (req, reply) => {
     metrics.httpRequests.inc();
     reply.header('x-request-id', req.id);
+  });
+  // An authenticated route signs the request in before its body is validated: without a valid token the answer
+  // is 401/403 (docs/errors.md), never a validation error about a body the caller may not send. A route whose
+  // OpenAPI security is empty (signing in) is public. The handler signs in again and takes the rate budget.
+  app.addHook('preValidation', async (req) => {
+    const schema = req.routeOptions.schema as { body?: unknown; security?: unknown[] } | undefined;
+    if (!schema?.body || (Array.isArray(schema.security) && schema.security.length === 0)) return;
+    await requireUser(deps.chat, bearerToken(req.raw));
   });
   app.addHook('onSend', async (req, reply, payload) => {
     securityHeaders(reply, req.url);
@@ -285,7 +308,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   });
 
   await app.ready();
-  return { app, ws: gateway };
+  return { app, ws: gateway, routes: () => routeList.map((r) => ({ ...r })) };
 }
 
 /** Why the server is not ready (store or file store cannot write), or undefined when it is. */

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// npm run test:mutation [-- scope ...]: runs StrykerJS once per scope (stryker.config.mjs lists them), one after
+// the other with one test process, each with its own incremental file in reports/mutation/, then prints the
+// score per scope. `--report` only prints the scores and survivors recorded by the last runs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+const ALL = ['core', 'directory', 'xccos', 'digest', 'store', 'chat', 'http-auth'];
+const args = process.argv.slice(2);
+const reportOnly = args.includes('--report');
+const survivors = args.includes('--survivors');
+const scopes = args.filter((a) => !a.startsWith('--'));
+const chosen = scopes.length > 0 ? scopes : ALL;
+for (const s of chosen) {
+  if (!ALL.includes(s)) {
+    console.error(`unknown scope ${s}; one of ${ALL.join(', ')}`);
+    process.exit(2);
+  }
+}
+
+let failed = false;
+if (!reportOnly) {
+  for (const scope of chosen) {
+    console.log(`\n=== mutation: ${scope} ===`);
+    const r = spawnSync('npx', ['stryker', 'run'], {
+      stdio: 'inherit',
+      env: { ...process.env, PCHAT_MUTATION_SCOPE: scope },
+    });
+    if (r.status !== 0) {
+      console.error(`stryker failed for ${scope} (exit ${r.status})`);
+      failed = true;
+    }
+  }
+}
+
+console.log('\nscope       score   killed timeout survived no-cov  total');
+for (const scope of chosen) {
+  const file = `reports/mutation/${scope}.incremental.json`;
+  if (!existsSync(file)) {
+    console.log(`${scope.padEnd(11)} (not run)`);
+    continue;
+  }
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
+  const left = [];
+  for (const [path, f] of Object.entries(report.files)) {
+    const lines = f.source.split('\n');
+    for (const m of f.mutants) {
+      if (m.status in n) n[m.status]++;
+      if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        const line = m.location.start.line;
+        left.push(
+          `  ${path}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${lines[line - 1]?.trim()}`,
+        );
+      }
+    }
+  }
+  const detected = n.Killed + n.Timeout;
+  const total = detected + n.Survived + n.NoCoverage;
+  const score = total === 0 ? 100 : (100 * detected) / total;
+  console.log(
+    `${scope.padEnd(11)} ${score.toFixed(2).padStart(6)} ${String(n.Killed).padStart(8)} ${String(n.Timeout).padStart(7)} ${String(n.Survived).padStart(8)} ${String(n.NoCoverage).padStart(6)} ${String(total).padStart(6)}`,
+  );
+  if (survivors) for (const l of left) console.log(l);
+}
+process.exit(failed ? 1 : 0);

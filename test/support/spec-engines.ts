@@ -1,0 +1,45 @@
+// Runs one specification over both store engines: a SQLite file in a temporary folder and a fresh PostgreSQL
+// schema (skipped with a message outside CI when PostgreSQL is not reachable, failing under CI=true; see pg.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/port.js';
+import { pgSchema } from './pg.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface EngineContext {
+  engine: Engine;
+  /** The open store; undefined only when the engine is unavailable (the suite's tests then skip). */
+  store(): Store | undefined;
+  /** A folder of its own for files next to the store (removed afterwards). */
+  dir: string;
+}
+
+export function forEachEngine(title: string, body: (ctx: EngineContext) => void): void {
+  for (const engine of ['sqlite', 'postgres'] as const) {
+    describe(`${title} [${engine}]`, () => {
+      const dir = mkdtempSync(join(tmpdir(), `pchat-spec-${engine}-`));
+      let store: Store | undefined;
+      let drop: (() => Promise<void>) | undefined;
+      before(async () => {
+        if (engine === 'sqlite') store = await openStore({ dataDir: dir });
+        else {
+          const schema = await pgSchema(title);
+          if (schema) {
+            store = await openStore({ db: schema.url, dataDir: dir });
+            drop = () => schema.drop();
+          }
+        }
+      });
+      after(async () => {
+        await store?.close();
+        await drop?.();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      body({ engine, store: () => store, dir });
+    });
+  }
+}
