@@ -90,20 +90,32 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `test/support/serve-entry.ts` on port 0 (or `port`) and waits for "pchat listening <url>". */
+/**
+ * Starts `test/support/serve-entry.ts` on port 0 (or `port`) and waits for "pchat listening <url>". With `host`
+ * it listens on that address; with `wrap` it runs under that command (e.g. `ip netns exec NS`, which execs the
+ * server, so the process's pid and signals stay the server's own).
+ */
 export async function startServer(
   dataDir: string,
-  opts: { env?: Record<string, string>; port?: number } = {},
+  opts: { env?: Record<string, string>; port?: number; host?: string; wrap?: { cmd: string; args: string[] } } = {},
 ): Promise<ServerProcess> {
-  const proc = spawn(
+  const argv = [
     process.execPath,
-    ['--import', 'tsx', 'test/support/serve-entry.ts', '--data', dataDir, '--port', String(opts.port ?? 0)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, PCHAT_LOG_LEVEL: 'warn', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+    '--import',
+    'tsx',
+    'test/support/serve-entry.ts',
+    '--data',
+    dataDir,
+    '--port',
+    String(opts.port ?? 0),
+    ...(opts.host ? ['--host', opts.host] : []),
+  ];
+  const [cmd, ...args] = opts.wrap ? [opts.wrap.cmd, ...opts.wrap.args, ...argv] : argv;
+  const proc = spawn(cmd as string, args, {
+    cwd: ROOT,
+    env: { ...process.env, PCHAT_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => {
