@@ -22,6 +22,8 @@ import {
 /** A TCP relay to `port` that can be made to swallow everything (and to forward again). */
 class BlackHoleRelay {
   private holed = false;
+  /** Bytes forwarded from the clients to the server. */
+  upBytes = 0;
   private readonly pairs = new Set<[Socket, Socket]>();
   private readonly all = new Set<Socket>();
   private constructor(
@@ -48,8 +50,10 @@ class BlackHoleRelay {
     const pair: [Socket, Socket] = [down, up];
     this.pairs.add(pair);
     const forward = (from: Socket, to: Socket) =>
-      from.on('data', (d) => {
-        if (!this.holed) to.write(d);
+      from.on('data', (d: Buffer) => {
+        if (this.holed) return;
+        if (from === down) this.upBytes += d.length;
+        to.write(d);
       });
     forward(down, up);
     forward(up, down);
@@ -180,5 +184,18 @@ describe('liveness of an SDK connection to a server that goes silent', () => {
     await reconnected;
     const m = await dave.conn.post(ids.open, { text: 'back' });
     await eventually(() => dave.got.includes(m.id), 5000, 'dave receives again');
+  });
+
+  test('a healthy idle connection pings and stays up', async () => {
+    const relay = await BlackHoleRelay.to(server.port);
+    relays.push(relay);
+    const frank = await joined(relay.url, 'frank', { pingIntervalMs: 200, pingTimeoutMs: 1000 });
+    let drops = 0;
+    frank.conn.on('disconnected', () => drops++);
+    const sent = relay.upBytes;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(relay.upBytes > sent, 'pings went out while idle');
+    assert.equal(drops, 0, 'answered pings keep the socket');
+    assert.equal(frank.conn.state, 'open');
   });
 });
