@@ -392,11 +392,11 @@ export class PchatConnection {
     } catch {
       return;
     }
+    this.lastFrameAt = Date.now(); // any frame shows the server is there
     if (f.type === 'event') {
       this.onEvent(f.event as ChatEvent);
       return;
     }
-    this.lastFrameAt = Date.now();
     const id = typeof f.id === 'number' ? f.id : undefined;
     const p = id !== undefined ? this.pending.get(id) : undefined;
     if (f.type === 'result' && p) {

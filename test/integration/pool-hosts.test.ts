@@ -75,6 +75,7 @@ describe('a pool on three hosts (network namespaces), one cut off mid-test', { t
     const s = await startServer(data.dir, {
       host: n.host(host).address,
       wrap: n.exec(host, []),
+      startTimeoutMs: 60_000, // three at once on a loaded machine
       env: {
         PCHAT_DB: (db as PgCluster).urlOn(n.gateway),
         PCHAT_BUS: (nats as ThrowawayNats).url,

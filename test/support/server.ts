@@ -97,7 +97,14 @@ export interface ServerProcess {
  */
 export async function startServer(
   dataDir: string,
-  opts: { env?: Record<string, string>; port?: number; host?: string; wrap?: { cmd: string; args: string[] } } = {},
+  opts: {
+    env?: Record<string, string>;
+    port?: number;
+    host?: string;
+    wrap?: { cmd: string; args: string[] };
+    /** How long it may take to print its URL (default 20 s). */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<ServerProcess> {
   const argv = [
     process.execPath,
@@ -124,7 +131,11 @@ export async function startServer(
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${err}`)), 20_000);
+    const ms = opts.startTimeoutMs ?? 20_000;
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a half-started server behind
+      reject(new Error(`server did not start in ${ms / 1000} s:\n${err}`));
+    }, ms);
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (d: string) => {
       out += d;
