@@ -5,6 +5,11 @@
 //
 // Requests in flight when the socket drops fail with DISCONNECTED and are never resent: a post may or may
 // not have been committed, and resending could duplicate it. Check history instead.
+//
+// A server cut off from the network sends no reset, so a socket can look open for minutes. Three checks notice:
+// a socket that does not open within connectTimeoutMs is given up; a connection that heard nothing for
+// pingIntervalMs sends a `ping` and drops the socket when no answer comes within pingTimeoutMs; and any request
+// that times out drops the socket too. A dropped socket reconnects (to the pool's next server when one is known).
 import type { PchatClient } from './client.js';
 import { PchatApiError } from './errors.js';
 import type {
@@ -42,8 +47,14 @@ export interface ConnectOptions {
   reconnect?: boolean;
   minDelayMs?: number;
   maxDelayMs?: number;
-  /** A request without an answer after this long fails with TIMEOUT (default 30 s). */
+  /** A request without an answer after this long fails with TIMEOUT and drops the socket (default 30 s). */
   requestTimeoutMs?: number;
+  /** A socket not open after this long is given up (default 10 s). */
+  connectTimeoutMs?: number;
+  /** After this long without a frame from the server a `ping` is sent (default 20 s; 0 turns the check off). */
+  pingIntervalMs?: number;
+  /** The socket is dropped when the ping's answer does not come within this long (default 10 s). */
+  pingTimeoutMs?: number;
   /** WebSocket implementation; default the global one, else the `ws` package. */
   WebSocket?: SocketCtor;
 }
@@ -97,6 +108,10 @@ export class PchatConnection {
   private closedByUser = false;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The liveness check of the current socket, and when its last frame arrived. */
+  private liveTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastFrameAt = 0;
+  private pinging = false;
   state: 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' = 'idle';
   user: string | undefined;
   private readonly opts: Required<Omit<ConnectOptions, 'WebSocket'>> & { WebSocket?: SocketCtor };
@@ -110,6 +125,9 @@ export class PchatConnection {
       minDelayMs: opts.minDelayMs ?? 250,
       maxDelayMs: opts.maxDelayMs ?? 5000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      pingIntervalMs: opts.pingIntervalMs ?? 20_000,
+      pingTimeoutMs: opts.pingTimeoutMs ?? 10_000,
       WebSocket: opts.WebSocket,
     };
   }
@@ -178,7 +196,8 @@ export class PchatConnection {
       await this.establish();
     } catch (e) {
       this.state = 'closed';
-      this.socket?.close();
+      this.stopLiveness();
+      if (this.socket) killSocket(this.socket);
       throw e;
     }
     this.state = 'open';
@@ -189,13 +208,25 @@ export class PchatConnection {
     const socket = new Ctor(this.client.wsUrl());
     this.socket = socket;
     await new Promise<void>((resolve, reject) => {
-      socket.onopen = () => resolve();
-      socket.onerror = () => reject(new PchatApiError('DISCONNECTED', 'cannot connect'));
-      socket.onclose = (ev) => reject(new PchatApiError('DISCONNECTED', `closed (${ev.code})`));
+      const timer = setTimeout(() => {
+        reject(new PchatApiError('TIMEOUT', `the socket did not open within ${this.opts.connectTimeoutMs} ms`));
+        killSocket(socket);
+      }, this.opts.connectTimeoutMs);
+      const fail = (e: PchatApiError) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      socket.onopen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.onerror = () => fail(new PchatApiError('DISCONNECTED', 'cannot connect'));
+      socket.onclose = (ev) => fail(new PchatApiError('DISCONNECTED', `closed (${ev.code})`));
     });
     socket.onmessage = (ev) => this.onFrame(ev.data);
     socket.onerror = () => {};
     socket.onclose = (ev) => this.onSocketClose(socket, ev.code, ev.reason);
+    this.startLiveness(socket);
     if (!this.client.token && !(await this.client.refreshToken()))
       throw new PchatApiError('AUTH_REQUIRED', 'sign in before connecting');
     let r: Record<string, unknown>;
@@ -208,9 +239,50 @@ export class PchatConnection {
     this.user = r.user as string;
   }
 
+  /** Pings the server when the socket has been quiet for pingIntervalMs; a ping without answer drops it. */
+  private startLiveness(socket: SocketLike): void {
+    this.stopLiveness();
+    this.lastFrameAt = Date.now();
+    const every = this.opts.pingIntervalMs;
+    if (every <= 0) return;
+    const tick = (): void => {
+      this.liveTimer = undefined;
+      if (socket !== this.socket) return;
+      const quiet = Date.now() - this.lastFrameAt;
+      if (quiet >= every && !this.pinging && this.state === 'open') {
+        this.pinging = true;
+        // a timeout drops the socket (see request); any other answer means the server is there
+        this.request('ping', {}, this.opts.pingTimeoutMs)
+          .catch(() => {})
+          .finally(() => {
+            this.pinging = false;
+          });
+      }
+      this.liveTimer = setTimeout(tick, Math.max(50, every - (quiet >= every ? 0 : quiet)));
+      this.liveTimer.unref?.();
+    };
+    this.liveTimer = setTimeout(tick, every);
+    this.liveTimer.unref?.();
+  }
+
+  private stopLiveness(): void {
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+    this.pinging = false;
+  }
+
+  /** Gives up the current socket as a network failure would: pending requests fail, a reconnect follows. */
+  private dropCurrent(reason: string): void {
+    const s = this.socket;
+    if (!s) return;
+    this.onSocketClose(s, 4000, reason);
+    killSocket(s);
+  }
+
   private onSocketClose(socket: SocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
+    this.stopLiveness();
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new PchatApiError('DISCONNECTED', 'the connection dropped before the answer'));
@@ -265,9 +337,10 @@ export class PchatConnection {
       this.held.clear();
       const err = e instanceof PchatApiError ? e : new PchatApiError('DISCONNECTED', String(e));
       this.emit('error', err);
+      this.stopLiveness();
       const s = this.socket;
       this.socket = undefined;
-      s?.close();
+      if (s) killSocket(s);
       if (FINAL_SIGN_IN_ERRORS.has(err.code)) {
         // the kept credentials no longer sign in (password changed, user disabled): retrying would only count
         // as password guessing against the user. Stay closed; the application signs in again.
@@ -319,6 +392,7 @@ export class PchatConnection {
     } catch {
       return;
     }
+    this.lastFrameAt = Date.now(); // any frame shows the server is there
     if (f.type === 'event') {
       this.onEvent(f.event as ChatEvent);
       return;
@@ -377,8 +451,16 @@ export class PchatConnection {
 
   // ---- requests --------------------------------------------------------------------------------------------
 
-  /** Sends one request frame and resolves with the result frame (or rejects with the error frame). */
-  request(type: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  /**
+   * Sends one request frame and resolves with the result frame (or rejects with the error frame). A request
+   * without an answer in time fails with TIMEOUT and drops an open connection's socket: a server that stops
+   * answering is taken for gone (the reconnect finds it again, or the pool's next server).
+   */
+  request(
+    type: string,
+    fields: Record<string, unknown> = {},
+    timeoutMs = this.opts.requestTimeoutMs,
+  ): Promise<Record<string, unknown>> {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN)
       return Promise.reject(new PchatApiError('DISCONNECTED', 'not connected'));
@@ -386,8 +468,10 @@ export class PchatConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new PchatApiError('TIMEOUT', `${type}: no answer within ${this.opts.requestTimeoutMs} ms`));
-      }, this.opts.requestTimeoutMs);
+        reject(new PchatApiError('TIMEOUT', `${type}: no answer within ${timeoutMs} ms`));
+        // while connecting or reconnecting the caller gives the socket up itself
+        if (this.state === 'open' && this.socket === socket) this.dropCurrent(`${type}: no answer`);
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       try {
         socket.send(JSON.stringify({ ...fields, id, type }));
@@ -504,6 +588,7 @@ export class PchatConnection {
   close(): Promise<void> {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopLiveness();
     const s = this.socket;
     if (!s || this.state === 'closed') {
       this.state = 'closed';
@@ -517,5 +602,16 @@ export class PchatConnection {
       s.close(1000, 'bye');
       setTimeout(resolve, 2000);
     });
+  }
+}
+
+/** Closes a socket at once: `ws` sockets are terminated (no closing handshake with a peer that may be gone). */
+function killSocket(s: SocketLike): void {
+  const t = s as SocketLike & { terminate?: () => void };
+  try {
+    if (t.terminate) t.terminate();
+    else s.close();
+  } catch {
+    // already closed
   }
 }

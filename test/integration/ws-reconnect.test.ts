@@ -71,7 +71,11 @@ describe('reconnect', () => {
       // keep posting while the connection rejoins and catches up: live events overlap the catch-up
       let rejoined = false;
       const busy = (async () => {
-        for (let i = 0; !rejoined; i++) posted.push((await bob.post(ids.closed, { text: `racing ${i}` })).id);
+        for (let i = 0; !rejoined; i++) {
+          posted.push((await bob.post(ids.closed, { text: `racing ${i}` })).id);
+          // paced: unpaced on an idle machine bob spends his whole request budget (50/s, burst 200) and is refused
+          await new Promise((res) => setTimeout(res, 10));
+        }
       })();
       const r = await reconnected;
       await new Promise((res) => setTimeout(res, 50));

@@ -46,25 +46,29 @@ export class ThrowawayNats {
   private proc: ChildProcess | undefined;
   /** JetStream's storage: kept across down()/up(), as a restarted NATS keeps its disk. */
   private readonly dir = mkdtempSync(join(tmpdir(), 'pchat-nats-'));
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** The address it listens on (127.0.0.1 unless given, e.g. a test network's bridge address). */
+    readonly host = '127.0.0.1',
+  ) {}
 
-  static async start(): Promise<ThrowawayNats | undefined> {
+  static async start(opts: { host?: string } = {}): Promise<ThrowawayNats | undefined> {
     if (!existsSync(NATS_BIN)) {
       if (process.env.CI) throw new Error(`CI requires ${NATS_BIN} (Debian package nats-server)`);
       console.log(`# SKIPPED: no ${NATS_BIN}`);
       return undefined;
     }
-    const n = new ThrowawayNats(await freePort());
+    const n = new ThrowawayNats(await freePort(), opts.host);
     await n.up();
     return n;
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.host}:${this.port}`;
   }
 
   async up(): Promise<void> {
-    const proc = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], {
+    const proc = spawn(NATS_BIN, ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.dir], {
       stdio: 'ignore',
     });
     proc.on('error', () => {});

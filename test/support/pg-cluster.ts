@@ -52,25 +52,41 @@ export class PgCluster {
     return join(this.dir, 'data');
   }
 
-  /** A new primary, started, that accepts replication connections (synchronous when `syncReplica`). */
-  static async primary(opts: { syncReplica?: boolean } = {}): Promise<PgCluster> {
+  /** The URL for a client that reaches the cluster at `host` (one of its `listen` addresses). */
+  urlOn(host: string): string {
+    return `postgres://postgres@${host}:${this.port}/postgres`;
+  }
+
+  /**
+   * A new primary, started, that accepts replication connections (synchronous when `syncReplica`). `listen`
+   * adds addresses to listen on besides 127.0.0.1 and `allow` subnets (CIDR) whose clients may connect (trust),
+   * for clients in other network namespaces (test/support/netns.ts). `settings` are extra postgresql.conf lines.
+   */
+  static async primary(
+    opts: { syncReplica?: boolean; listen?: string[]; allow?: string[]; settings?: string[] } = {},
+  ): Promise<PgCluster> {
     const bin = pgBin() as string;
     const dir = mkdtempSync(join(tmpdir(), 'pchat-pg-'));
     chownSync(dir, 101, 104);
     const c = new PgCluster(dir, await freePort(), bin);
     asPostgres(join(bin, 'initdb'), ['-D', c.data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale']);
     const conf = [
-      `listen_addresses='127.0.0.1'`,
+      `listen_addresses='${['127.0.0.1', ...(opts.listen ?? [])].join(',')}'`,
       `unix_socket_directories='${dir}'`,
       'wal_level=replica',
       'max_wal_senders=5',
       'fsync=on',
       ...(opts.syncReplica ? [`synchronous_standby_names='*'`] : []),
+      ...(opts.settings ?? []),
+    ];
+    const hba = [
+      'host replication all 127.0.0.1/32 trust',
+      ...(opts.allow ?? []).map((n) => `host all all ${n} trust`),
     ];
     execFileSync('bash', ['-c', `printf '%s\\n' ${conf.map((l) => `"${l}"`).join(' ')} >> ${c.data}/postgresql.conf`]);
     execFileSync('bash', [
       '-c',
-      `echo 'host replication all 127.0.0.1/32 trust' >> ${c.data}/pg_hba.conf && chown -R postgres ${c.dir}`,
+      `printf '%s\\n' ${hba.map((l) => `'${l}'`).join(' ')} >> ${c.data}/pg_hba.conf && chown -R postgres ${c.dir}`,
     ]);
     c.start();
     return c;

@@ -1,5 +1,6 @@
 // Test entry: runs the real server in its own process, like `pchat serve`, with a few test-only knobs.
-//   node --import tsx test/support/serve-entry.ts --data DIR [--port 0]
+//   node --import tsx test/support/serve-entry.ts --data DIR [--port 0] [--host 127.0.0.1]
+// (--host: the address to listen on, e.g. a network namespace's own address in test/support/netns.ts)
 // env: PCHAT_TEST_POLL_MS (change-stream poll), PCHAT_TEST_WS_RATE / PCHAT_TEST_WS_BURST (token bucket),
 //      PCHAT_TEST_WS_HEARTBEAT_MS, PCHAT_TEST_SIP_PORT (enables SIP on 127.0.0.1:<port>; off by default),
 //      plus every PCHAT_* setting loadConfig reads.
@@ -16,7 +17,7 @@ const sipPort = process.env.PCHAT_TEST_SIP_PORT;
 const config = loadConfig({
   dataDir: flag('data'),
   port: flag('port') ?? '0',
-  host: '127.0.0.1',
+  host: flag('host') ?? '127.0.0.1',
   sip: sipPort ? { enabled: true, host: '127.0.0.1', port: sipPort } : { enabled: false },
 });
 const ws: Record<string, number> = {};

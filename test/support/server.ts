@@ -90,20 +90,39 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `test/support/serve-entry.ts` on port 0 (or `port`) and waits for "pchat listening <url>". */
+/**
+ * Starts `test/support/serve-entry.ts` on port 0 (or `port`) and waits for "pchat listening <url>". With `host`
+ * it listens on that address; with `wrap` it runs under that command (e.g. `ip netns exec NS`, which execs the
+ * server, so the process's pid and signals stay the server's own).
+ */
 export async function startServer(
   dataDir: string,
-  opts: { env?: Record<string, string>; port?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    port?: number;
+    host?: string;
+    wrap?: { cmd: string; args: string[] };
+    /** How long it may take to print its URL (default 20 s). */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<ServerProcess> {
-  const proc = spawn(
+  const argv = [
     process.execPath,
-    ['--import', 'tsx', 'test/support/serve-entry.ts', '--data', dataDir, '--port', String(opts.port ?? 0)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, PCHAT_LOG_LEVEL: 'warn', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+    '--import',
+    'tsx',
+    'test/support/serve-entry.ts',
+    '--data',
+    dataDir,
+    '--port',
+    String(opts.port ?? 0),
+    ...(opts.host ? ['--host', opts.host] : []),
+  ];
+  const [cmd, ...args] = opts.wrap ? [opts.wrap.cmd, ...opts.wrap.args, ...argv] : argv;
+  const proc = spawn(cmd as string, args, {
+    cwd: ROOT,
+    env: { ...process.env, PCHAT_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => {
@@ -112,7 +131,11 @@ export async function startServer(
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${err}`)), 20_000);
+    const ms = opts.startTimeoutMs ?? 20_000;
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a half-started server behind
+      reject(new Error(`server did not start in ${ms / 1000} s:\n${err}`));
+    }, ms);
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (d: string) => {
       out += d;
