@@ -132,7 +132,15 @@ class PgDb implements Db {
 }
 
 export async function openPgDb(url: string, opts: { max?: number } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 8 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 8,
+    // A server cut off from the database mid-transaction must not hold the id-space lock for hours: TCP keepalives
+    // find a dead peer, and PostgreSQL ends a session idle inside a transaction after a minute (no pchat
+    // transaction waits that long between statements).
+    keepAlive: true,
+    idle_in_transaction_session_timeout: 60_000,
+  });
   pool.on('error', () => {
     /* an idle client died; the pool replaces it */
   });
