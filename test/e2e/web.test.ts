@@ -1,5 +1,6 @@
 // The web client in Debian's Chromium against a real `pchat serve` (SQLite): live chat between two
-// browsers, secret rooms, files, search, room management, languages, keyboard use and accessibility.
+// browsers, secret rooms, files, search, an administrator's live message removal, room management,
+// languages, keyboard use and accessibility.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -367,6 +368,77 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     await open(p, '#/browse');
     await p.locator('.rooms li').first().waitFor();
     await assertAccessible(p, 'browse on a phone');
+  });
+
+  test('an administrator removes one message and replaces another: the other user sees both live', async () => {
+    const alice = await web.api('alice');
+    const room = await alice.admin.newRoom({ name: 'moderated', category: web.seed.category, privacy: 'open' });
+    const b = await web.page();
+    const c = await web.page();
+    await signIn(b, 'bob');
+    await signIn(c, 'carol');
+    await open(b, `#/room/${room.id}`);
+    await open(c, `#/room/${room.id}`);
+    await b.locator('#composer-text').waitFor();
+    await c.locator('#composer-text').waitFor();
+    await post(b, 'this one stays');
+    await post(b, 'the vault code is 7731-zebra');
+    await b.locator('#composer-kind').selectOption('alert');
+    await post(b, 'carol is a walrus-faced clown');
+    for (const text of ['this one stays', '7731-zebra', 'walrus-faced clown'])
+      await c.locator('.msg .text', { hasText: text }).waitFor();
+    const idOf = async (text: string) =>
+      Number(await c.locator('.msg', { hasText: text }).getAttribute('data-message-id'));
+    const leaked = await idOf('7731-zebra');
+    const rude = await idOf('walrus-faced clown');
+    const kept = await idOf('this one stays');
+    assert.ok(leaked > 0 && rude > 0 && kept > 0);
+
+    // alice, an administrator, acts through the admin REST API (what `pchat message remove` calls)
+    const moderate = async (body: Record<string, unknown>) => {
+      const r = await fetch(`${web.base}/api/admin/messages/remove`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+        body: JSON.stringify({ room: room.id, ...body }),
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+      return ((await r.json()) as { removed: { count: number; ids: number[] } }).removed;
+    };
+    assert.deepEqual((await moderate({ filter: '7731-zebra', remove: true })).ids, [leaked]);
+    const gone = c.locator(`.msg-removed[data-message-id="${leaked}"] .removed`);
+    await gone.waitFor();
+    assert.equal(await gone.textContent(), 'This message was removed.');
+    assert.deepEqual((await moderate({ filter: 'walrus-faced', replace: 'Removed by the moderator.' })).ids, [rude]);
+    const edited = c.locator(`.msg[data-message-id="${rude}"]`);
+    await edited.locator('.text', { hasText: 'Removed by the moderator.' }).waitFor();
+    // a replaced alert becomes a regular message, as the server keeps it, and is marked as edited
+    assert.equal(await edited.locator('.tag', { hasText: 'edited' }).count(), 1);
+    assert.equal(await edited.locator('.tag-alert').count(), 0);
+
+    // no reload happened, the untouched message is still there, and the old texts are nowhere in either DOM
+    // (nor in the screen-reader announcement of the last message)
+    for (const p of [b, c]) {
+      await p.locator(`.msg[data-message-id="${rude}"] .text`, { hasText: 'Removed by the moderator.' }).waitFor();
+      await p.locator(`.msg-removed[data-message-id="${leaked}"]`).waitFor();
+      assert.equal(await p.locator(`.msg[data-message-id="${kept}"] .text`).textContent(), 'this one stays');
+      const html = await p.content();
+      assert.ok(!html.includes('7731-zebra'), 'the removed text is still in the DOM');
+      assert.ok(!html.includes('walrus-faced'), 'the replaced text is still in the DOM');
+    }
+    assert.equal(
+      await c.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type),
+      'navigate',
+      'the page was reloaded',
+    );
+
+    // a reload shows what the server keeps: the removed message is gone, the replacement stays
+    await c.reload();
+    await c.locator('.conn[data-state=open]').waitFor();
+    await open(c, `#/room/${room.id}`);
+    await c.locator(`.msg[data-message-id="${rude}"] .text`, { hasText: 'Removed by the moderator.' }).waitFor();
+    assert.equal(await c.locator(`[data-message-id="${leaked}"]`).count(), 0);
+    const html = await c.content();
+    assert.ok(!html.includes('7731-zebra') && !html.includes('walrus-faced'));
   });
 
   test('the connection state shows a server restart, and the client catches up after it', async () => {

@@ -100,11 +100,18 @@ export class Timeline extends Observable {
     this.changed();
   }
 
-  /** Messages whose text moderation replaced: the new text, marked as replaced. */
+  /**
+   * Messages whose text moderation replaced: the new text, marked as replaced. As on the server, a replaced
+   * message becomes a regular one (an alert, story or file keeps only the new text).
+   */
   replace(ids: number[], text: string): void {
     const set = new Set(ids);
     if (!this.items.some((m) => set.has(m.id))) return;
-    this.items = this.items.map((m) => (set.has(m.id) ? { ...m, text, title: null, links: [], replaced: true } : m));
+    this.items = this.items.map((m) =>
+      set.has(m.id)
+        ? { ...m, kind: 'regular' as const, text, title: null, rich: null, file: null, links: [], replaced: true }
+        : m,
+    );
     this.changed();
   }
 

@@ -26,6 +26,8 @@ export function RoomView({
   const [pane, setPane] = useState<'people' | 'addin' | null>(null);
   const timeline = useMemo(() => new Timeline(session.conn, roomId), [session, roomId]);
   const focusRef = useRef(focusId);
+  // the message the screen-reader announcement quotes: moderation of it must not leave its old text behind
+  const announcedRef = useRef<number | null>(null);
   useObservable(timeline);
   useObservable(session);
 
@@ -35,13 +37,19 @@ export function RoomView({
     const offMsg = session.onMessage((m) => {
       if (m.roomId !== roomId) return;
       timeline.live(m);
-      if (m.author !== session.me.user)
+      if (m.author !== session.me.user) {
+        announcedRef.current = m.id;
         setAnnounce(t('room.announce', { author: m.authorName, text: m.title ? `${m.title}: ${m.text}` : m.text }));
+      }
     });
     const offMod = session.onModeration((mod) => {
       if (mod.roomId && mod.roomId !== roomId) return;
       if (mod.kind === 'removed') timeline.remove(mod.ids);
       else timeline.replace(mod.ids, mod.text);
+      if (announcedRef.current !== null && mod.ids.includes(announcedRef.current)) {
+        announcedRef.current = null;
+        setAnnounce('');
+      }
     });
     const offRe = session.onReconnected(() => {
       if (!timeline.hasNewer) void timeline.loadNewer();
