@@ -1,4 +1,4 @@
-// The pchat archive, version 1: one JSON Lines file (gzip-compressed when its name ends in .gz), one record
+// The pchat archive, version 1 (revision 1.1: messages may carry their removal records): one JSON Lines file (gzip-compressed when its name ends in .gz), one record
 // per line, in a fixed order so a reader can stream it (docs/migration.md). The schemas here are the format's
 // definition: the importer validates every line with them, and docs/migration-archive.schema.json is
 // generated from them (test/unit/migration-archive.test.ts keeps the two in step).
@@ -67,6 +67,14 @@ const message = z.object({
   rich: text.nullable(),
   file: fileRef.nullable(),
   logged: z.boolean(),
+  /**
+   * Optional (added in 1.1): the store's records of administrators removing (`replacement` null) or replacing
+   * the message, oldest first. The message's own fields already show the outcome; absent when there are none.
+   */
+  removals: z
+    .array(z.object({ ts: ms, by: text, replacement: text.nullable() }))
+    .min(1)
+    .optional(),
 });
 const storedFile = z.object({
   id: text,

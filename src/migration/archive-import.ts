@@ -17,7 +17,7 @@ import { PchatError } from '../core/errors.js';
 import { refKind } from '../core/principals.js';
 import { validateDescription, validateName } from '../core/rules.js';
 import type { FileStore } from '../files/file-store.js';
-import type { Store, StoredFile } from '../store/port.js';
+import type { MessageRemoval, Store, StoredFile } from '../store/port.js';
 import type { ArchiveRecord, RecordOf } from './archive-format.js';
 import { archiveError, parseRecord, readLines } from './archive-reader.js';
 
@@ -204,6 +204,7 @@ async function check(store: Store, path: string): Promise<ImportReport> {
         if (r.message.id <= lastMessageId)
           throw archiveError(line, `message ids must increase within a room (${r.message.id} after ${lastMessageId})`);
         lastMessageId = r.message.id;
+        checkRemovals(line, r.message);
         roomCounts.messages++;
         idChecks.push({ id: r.message.id, roomId: roomTarget.get(pending.room.id) ?? pending.room.id, line });
         if (idChecks.length >= BATCH) await flushIds();
@@ -236,6 +237,16 @@ async function check(store: Store, path: string): Promise<ImportReport> {
     } catch (e) {
       throw archiveError(line, (e as Error).message);
     }
+  }
+  // The last removal record must agree with the message: removed ones have no content, replaced ones show
+  // the replacement (anything else would resurrect removed content or lose a replacement).
+  function checkRemovals(line: number, m: RecordOf<'message'>['message']) {
+    const last = m.removals?.[m.removals.length - 1];
+    if (!last) return;
+    if (last.replacement === null && (m.logged || m.text !== '' || m.title !== null || m.rich !== null || m.file))
+      throw archiveError(line, `message ${m.id} is marked removed but still has content`);
+    if (last.replacement !== null && (!m.logged || m.text !== last.replacement))
+      throw archiveError(line, `message ${m.id} is marked replaced but its text is not the replacement`);
   }
   function endBlob(line: number, b: NonNullable<typeof blob>): undefined {
     if (b.h.digest('hex') !== b.sha) throw archiveError(line, `file ${b.file.id} does not match its SHA-256`);
@@ -309,6 +320,15 @@ async function apply(store: Store, files: FileStore, path: string, report: Impor
       const fresh = await tx.archive.newIds(clash.length);
       const renumber = new Map(clash.map((m, i) => [m.id, fresh[i] as number]));
       await tx.archive.putMessages(batch.map((m) => ({ ...m, id: renumber.get(m.id) ?? m.id })));
+      // The removal records follow their messages (under the ids they got), grouped by room.
+      const removals = new Map<string, Map<number, MessageRemoval[]>>();
+      for (const m of batch) {
+        if (!m.removals) continue;
+        const room = removals.get(m.roomId) ?? new Map<number, MessageRemoval[]>();
+        room.set(renumber.get(m.id) ?? m.id, m.removals);
+        removals.set(m.roomId, room);
+      }
+      for (const [roomId, room] of removals) await tx.archive.putRemovals(roomId, room);
     });
   };
 

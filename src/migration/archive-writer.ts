@@ -141,6 +141,8 @@ export async function exportArchive(
       for (const group of await store.groups.list()) await put({ type: 'group', group });
     }
     if (parts.categories) for (const category of scoped) await put({ type: 'category', category });
+    // Removal records are few next to messages; read once, attached to their messages below.
+    const removals = parts.content ? await store.archive.removals() : new Map();
     for (const room of rooms) {
       await put({ type: 'room', room });
       let nFiles = 0;
@@ -149,7 +151,11 @@ export async function exportArchive(
         nFiles = await exportFiles(store, files, room.id, opts.startDate, put, report);
         for (let after = 0; ; ) {
           const page = await store.archive.messagePage(room.id, after, PAGE, opts.startDate);
-          for (const message of page) await put({ type: 'message', message });
+          const roomRemovals = removals.get(room.id);
+          for (const message of page) {
+            const list = roomRemovals?.get(message.id);
+            await put({ type: 'message', message: list ? { ...message, removals: list } : message });
+          }
           nMessages += page.length;
           if (page.length < PAGE) break;
           after = (page[page.length - 1] as { id: number }).id;

@@ -301,6 +301,19 @@ export interface ModerationStore {
 /** A message as the archive carries it: with its id and whether its content was kept (chat history on). */
 export interface ArchivedMessage extends StoredMessage {
   logged: boolean;
+  /** The store's records of administrators removing or replacing it, oldest first (absent when none). */
+  removals?: MessageRemoval[];
+}
+
+/**
+ * One `message.removed` change as it touched one message: when, by whom, and the replacement text (null: the
+ * message was removed). The message row itself already shows the outcome (removed: not logged, no content;
+ * replaced: the replacement as a regular message); this is the record of who did it and when.
+ */
+export interface MessageRemoval {
+  ts: number;
+  by: string;
+  replacement: string | null;
 }
 
 export interface ArchivedFollow {
@@ -342,6 +355,13 @@ export interface ArchiveStore {
   putMessages(batch: ArchivedMessage[]): Promise<void>;
   /** Inserts or replaces a file's metadata. */
   putFile(f: StoredFile): Promise<void>;
+  /** Every room's removal records (`message.removed` changes), by room id, then message id, oldest first. */
+  removals(): Promise<Map<string, Map<number, MessageRemoval[]>>>;
+  /**
+   * Writes removal records of messages of one room as `message.removed` changes with their original time, one
+   * change per time, author and replacement; records the room already has are not written again.
+   */
+  putRemovals(roomId: string, removals: Map<number, MessageRemoval[]>): Promise<void>;
   follows(): Promise<ArchivedFollow[]>;
   putFollow(f: ArchivedFollow): Promise<void>;
   prefs(): Promise<ArchivedPref[]>;

@@ -13,6 +13,7 @@ import type {
   FeedFilter,
   FileRef,
   Invitation,
+  MessageRemoval,
   MessageSearch,
   NewMessage,
   SearchResult,
@@ -840,6 +841,68 @@ function buildStore(db: Db): Store {
              storage_key = excluded.storage_key`,
           [f.id, f.roomId, f.uploader, f.name, f.size, f.contentType, f.ts, f.storageKey],
         );
+      },
+      async removals() {
+        const out = new Map<string, Map<number, MessageRemoval[]>>();
+        const rows = await db.all("SELECT subject, ts, data FROM changes WHERE type = 'message.removed' ORDER BY id");
+        for (const r of rows) {
+          const data = JSON.parse(str(r.data)) as { ids?: unknown; by?: unknown; replacement?: unknown };
+          if (!Array.isArray(data.ids)) continue;
+          const room = out.get(str(r.subject)) ?? new Map<number, MessageRemoval[]>();
+          out.set(str(r.subject), room);
+          const removal: MessageRemoval = {
+            ts: Number(r.ts),
+            by: String(data.by ?? 'system'),
+            replacement: typeof data.replacement === 'string' ? data.replacement : null,
+          };
+          for (const id of data.ids) {
+            const list = room.get(Number(id)) ?? [];
+            list.push(removal);
+            room.set(Number(id), list);
+          }
+        }
+        return out;
+      },
+      async putRemovals(roomId, removals) {
+        if (removals.size === 0) return;
+        await writeTx(db, async (tx) => {
+          const key = (id: number, r: MessageRemoval) => JSON.stringify([id, r.ts, r.by, r.replacement]);
+          const have = new Set<string>();
+          const rows = await tx.all("SELECT ts, data FROM changes WHERE type = 'message.removed' AND subject = ?", [
+            roomId,
+          ]);
+          for (const r of rows) {
+            const data = JSON.parse(str(r.data)) as { ids?: unknown; by?: unknown; replacement?: unknown };
+            if (!Array.isArray(data.ids)) continue;
+            const removal: MessageRemoval = {
+              ts: Number(r.ts),
+              by: String(data.by ?? 'system'),
+              replacement: typeof data.replacement === 'string' ? data.replacement : null,
+            };
+            for (const id of data.ids) have.add(key(Number(id), removal));
+          }
+          // One change per (time, author, replacement), in time order, as the original rewrite wrote them.
+          const groups = new Map<string, { r: MessageRemoval; ids: number[] }>();
+          for (const [id, list] of removals)
+            for (const r of list) {
+              if (have.has(key(id, r))) continue;
+              const k = JSON.stringify([r.ts, r.by, r.replacement]);
+              const g = groups.get(k) ?? { r, ids: [] };
+              g.ids.push(id);
+              groups.set(k, g);
+            }
+          const ordered = [...groups.values()].sort((a, b) => a.r.ts - b.r.ts);
+          if (ordered.length === 0) return;
+          const ids = await allocIds(tx, ordered.length);
+          for (const [i, g] of ordered.entries())
+            await tx.run('INSERT INTO changes (id, type, subject, ts, data) VALUES (?, ?, ?, ?, ?)', [
+              ids[i] as number,
+              'message.removed',
+              roomId,
+              g.r.ts,
+              JSON.stringify({ ids: g.ids.sort((a, b) => a - b), replacement: g.r.replacement, by: g.r.by }),
+            ]);
+        });
       },
       async follows() {
         const rows = await db.all('SELECT * FROM follows ORDER BY user_uri, room_id');

@@ -60,6 +60,46 @@ describe('archive round trip', () => {
   test('SQLite → PostgreSQL → SQLite is lossless, byte for byte', async (t) => {
     const a = await sqlite('rt-a');
     await fillStore(a.store, a.files);
+    // Message administration: one message removed, a story replaced, an alert replaced and then removed.
+    const roomOf = async (name: string) => (await a.store.rooms.getByName(name))?.id ?? '';
+    const [generalId, secretId, hall] = [
+      await roomOf('General'),
+      await roomOf('秘密のプロジェクト'),
+      await roomOf('Town Hall'),
+    ];
+    const idOf = async (roomId: string, text: string) =>
+      (await a.store.archive.messagePage(roomId, 0, 100)).find((m) => m.text === text)?.id ?? 0;
+    const removedId = await idOf(generalId, 'Same millisecond, next id');
+    const storyId = await idOf(secretId, 'Release plan body');
+    const alertId = await idOf(hall, 'All hands at 10');
+    assert.ok(removedId && storyId && alertId);
+    await a.store.moderation.rewrite(generalId, [removedId], null, 'sip:admin@contoso.com');
+    await a.store.moderation.rewrite(
+      secretId,
+      [storyId],
+      'This message was replaced 編集済み',
+      'sip:admin@contoso.com',
+    );
+    await a.store.moderation.rewrite(hall, [alertId], 'Replaced first', 'sip:admin@contoso.com');
+    await a.store.moderation.rewrite(hall, [alertId], null, 'sip:compliance@contoso.com');
+    const removalsOf = async (s: Store) => {
+      const all = await s.archive.removals();
+      return [removedId, storyId, alertId].map((id) =>
+        [...all.values()].flatMap((room) => (room.get(id) ?? []).map((r) => [r.by, r.replacement, r.ts])),
+      );
+    };
+    const removalsA = await removalsOf(a.store);
+    assert.deepEqual(
+      removalsA.map((list) => list.map(([by, replacement]) => [by, replacement])),
+      [
+        [['sip:admin@contoso.com', null]],
+        [['sip:admin@contoso.com', 'This message was replaced 編集済み']],
+        [
+          ['sip:admin@contoso.com', 'Replaced first'],
+          ['sip:compliance@contoso.com', null],
+        ],
+      ],
+    );
     const a1 = join(dir, 'rt-a1.jsonl');
     const rep = await exportArchive(a.store, a.files, a1, { level: 'all' });
     assert.equal(rep.counts.room, 4);
@@ -75,6 +115,9 @@ describe('archive round trip', () => {
       '"group:tools"',
       '"path":"Contoso/Engineering/Tools"',
       '"logged":false',
+      '"removals":[{"ts":',
+      '"replacement":"This message was replaced 編集済み"',
+      '"by":"sip:compliance@contoso.com","replacement":null',
     ])
       assert.ok(text.includes(needle), `archive holds ${needle}`);
 
@@ -104,6 +147,34 @@ describe('archive round trip', () => {
     const d1 = join(dir, 'rt-d.jsonl');
     await exportArchive(d.store, d.files, d1, { level: 'all' });
     assert.equal(readFileSync(d1, 'utf8'), text);
+
+    // Removals stay removed and replacements replaced, with the store's record of who did it and when.
+    assert.deepEqual(await removalsOf(c.store), removalsA, 'the removal records survive the round trip');
+    const cGeneral = (await c.store.rooms.getByName('General'))?.id ?? '';
+    const cSecret = (await c.store.rooms.getByName('秘密のプロジェクト'))?.id ?? '';
+    const cHall = (await c.store.rooms.getByName('Town Hall'))?.id ?? '';
+    const page = async (roomId: string) => await c.store.archive.messagePage(roomId, 0, 100);
+    const removed = (await page(cGeneral)).find((m) => m.id === removedId);
+    assert.equal(removed?.logged, false);
+    assert.equal(removed?.text, '');
+    assert.equal((await page(cHall)).find((m) => m.id === alertId)?.logged, false);
+    const story = (await page(cSecret)).find((m) => m.id === storyId);
+    assert.deepEqual(
+      [story?.logged, story?.kind, story?.title, story?.text],
+      [true, 'regular', null, 'This message was replaced 編集済み'],
+    );
+    assert.ok(!(await c.store.messages.before(cGeneral, 100)).some((m) => m.id === removedId), 'out of history');
+    const gone = await c.store.messages.search({ roomIds: [cSecret], text: 'Release plan', limit: 10 });
+    assert.equal(gone.messages.length, 0, 'the replaced text is not found');
+    const kept = await c.store.messages.search({ roomIds: [cSecret], text: '編集済み', limit: 10 });
+    assert.deepEqual(
+      kept.messages.map((m) => m.id),
+      [storyId],
+      'the replacement is found',
+    );
+    // Importing the same content again (another archive of it) does not record the removals twice.
+    await importArchive(c.store, c.files, a3);
+    assert.deepEqual(await removalsOf(c.store), removalsA);
 
     // What the imported store does with it, not just what it prints.
     const hash = await c.store.users.getPasswordHash('sip:alice@contoso.com');
@@ -279,6 +350,34 @@ for (const [engine, open] of ENGINES) {
           /SHA-256|sha256/,
         ],
         ['no header', lines.slice(1).join('\n'), /header/],
+        [
+          'removed message with content',
+          lines
+            .map((l, i) =>
+              i === lines.findIndex((x) => x.includes('"type":"message"'))
+                ? l.replace(
+                    '"logged":true}',
+                    '"logged":true,"removals":[{"ts":1,"by":"sip:x@contoso.com","replacement":null}]}',
+                  )
+                : l,
+            )
+            .join('\n'),
+          /marked removed but still has content/,
+        ],
+        [
+          'replaced message with other text',
+          lines
+            .map((l, i) =>
+              i === lines.findIndex((x) => x.includes('"type":"message"'))
+                ? l.replace(
+                    '"logged":true}',
+                    '"logged":true,"removals":[{"ts":1,"by":"sip:x@contoso.com","replacement":"r"}]}',
+                  )
+                : l,
+            )
+            .join('\n'),
+          /marked replaced but its text is not the replacement/,
+        ],
         [
           'message ids out of order',
           (() => {
