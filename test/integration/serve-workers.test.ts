@@ -11,7 +11,7 @@ import type { PchatConnection } from '../../src/client/connection.js';
 import type { MessageView } from '../../src/client/types.js';
 import { PoolRegistry } from '../../src/pool/registry.js';
 import { natsUrl } from '../support/nats.js';
-import { type PgSchema, pgSchema } from '../support/pg.js';
+import { pgSchema } from '../support/pg.js';
 import { eventually, PASSWORD, type Seeded, seedStandard, tempDataDir, uri } from '../support/server.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
