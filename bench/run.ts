@@ -195,7 +195,9 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
   const W = Math.min(WORKERS, n);
   const quiet = await waitForQuiet();
   notes.push(`machine busy before the run: ${quiet.toFixed(2)} cores`);
-  const lg = await LoadGen.start(W, (w, done) => log(`  loadgen ${w}: ${done} connected`));
+  // with --cpu-prof the load generators are profiled too (into DIR/loadgen)
+  const lgArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, 'loadgen')] : [];
+  const lg = await LoadGen.start(W, (w, done) => log(`  loadgen ${w}: ${done} connected`), lgArgs);
   try {
     // clients in contiguous slices, one per load generator
     const slice = Math.ceil(n / W);
