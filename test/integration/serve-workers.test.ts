@@ -4,6 +4,7 @@
 // once, in the store's id order. Without PostgreSQL and a bus, --workers 2 is refused with INVALID_VALUE.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { PchatClient } from '../../src/client/client.js';
@@ -15,6 +16,22 @@ import { pgSchema } from '../support/pg.js';
 import { eventually, PASSWORD, type Seeded, seedStandard, tempDataDir, uri } from '../support/server.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** The worker processes of the primary `pid` (its node children; tsx's esbuild service left out). */
+function workerPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'esbuild') out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
 
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
 
@@ -237,11 +254,47 @@ describe('pchat serve --workers 2 on PostgreSQL and NATS', { timeout: 180_000 },
     }
   });
 
-  test('SIGTERM stops the primary and both workers', { skip }, async () => {
+  test('a worker killed with SIGKILL is started again; the port keeps serving', { skip }, async () => {
     for (const c of conns.splice(0)) await c.close().catch(() => {});
+    const pid = proc?.pid as number;
+    const before = workerPids(pid);
+    assert.equal(before.length, 2, 'two worker processes');
+    process.kill(before[1] as number, 'SIGKILL');
+    const after = await eventually(
+      () => {
+        const now = workerPids(pid);
+        return now.length === 2 && !now.includes(before[1] as number) ? now : undefined;
+      },
+      30_000,
+      'a new worker process',
+    );
+    assert.ok(after.includes(before[0] as number), 'the other worker kept running');
+    assert.match(stderr, /worker exited; starting it again/);
+    // every connection still lands on a live worker: sign-ins over fresh connections succeed
+    for (let k = 0; k < 4; k++) {
+      const res = await eventually(
+        async () => {
+          const r = await fetch(`${url}/api/sessions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', connection: 'close' },
+            body: JSON.stringify({ user: uri('carol'), password: PASSWORD }),
+          }).catch(() => undefined);
+          return r?.status === 201 ? r : undefined;
+        },
+        30_000,
+        `sign-in ${k} after the restart`,
+      );
+      assert.equal(res.status, 201);
+    }
+  });
+
+  test('SIGTERM stops the primary and both workers', { skip }, async () => {
+    const workers = workerPids(proc?.pid as number);
     proc?.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
     assert.equal(code, 0, stderr);
-    assert.doesNotMatch(stderr, /worker exited; starting it again/);
+    for (const w of workers) {
+      assert.throws(() => process.kill(w, 0), /ESRCH/, `worker ${w} is gone`);
+    }
   });
 });
