@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts file below the given folders (or the given files) with node's test runner and tsx, each file
 // in its own process group, a few at a time, so that no test and no file can hang the run:
-//   - every test, and every file as a whole, has a timeout (PCHAT_TEST_TIMEOUT_MS, default 300 s; node's
+//   - every test, and every file as a whole, has a timeout (PCHAT_TEST_TIMEOUT_MS, default 600 s; node's
 //     --test-timeout, which in Node 20 bounds each file as well as each test in it). A file that is still running
 //     then, for example because a socket or timer keeps its process alive after its tests ended, is reported by
 //     name and its process ended;
@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const TEST_TIMEOUT_MS = Number(process.env.PCHAT_TEST_TIMEOUT_MS ?? 300_000);
+const TEST_TIMEOUT_MS = Number(process.env.PCHAT_TEST_TIMEOUT_MS ?? 600_000);
 const FILE_TIMEOUT_MS = TEST_TIMEOUT_MS + 60_000;
 const CONCURRENCY = Math.max(1, Number(process.env.PCHAT_TEST_CONCURRENCY ?? 2));
 const KILL_GRACE_MS = 5_000;

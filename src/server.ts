@@ -291,7 +291,10 @@ export async function runServer(config: Config, opts: RunOptions = {}): Promise<
   else {
     process.stdout.write(`pchat listening ${server.url}\n`);
     if (server.sip) {
-      process.stdout.write(`pchat sip listening ${config.sip.host}:${server.sip.port} (pool ${server.sip.poolUri})\n`);
+      const tlsText = server.sip.tlsPort !== undefined ? `, tls ${server.sip.tlsPort}` : '';
+      process.stdout.write(
+        `pchat sip listening ${config.sip.host}:${server.sip.port}${tlsText} (pool ${server.sip.poolUri}, sign-in ${config.sip.auth})\n`,
+      );
     }
   }
   await new Promise<void>((resolve) => {

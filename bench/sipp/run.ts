@@ -89,6 +89,9 @@ const server = spawn(
     DOMAIN,
     '--sip-port',
     String(sipPort),
+    // the SIPp scenario answers SIPE's 407 Digest exchange
+    '--sip-auth',
+    'digest',
   ],
   { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PCHAT_LOG_LEVEL: 'warn' } },
 );

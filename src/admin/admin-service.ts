@@ -1,7 +1,14 @@
 // Every admin verb, written once: the CLI, the REST admin API and room-management pages call these.
 // Each verb validates everything before it writes anything, so bad input changes nothing.
 import { randomUUID } from 'node:crypto';
-import { decideCreateRoom, decideRoom, inCategoryScope, invitationsInEffect } from '../core/access.js';
+import {
+  decideCreateRoom,
+  decideRoom,
+  inCategoryScope,
+  invitationsInEffect,
+  isRoomManager,
+  isRoomMember,
+} from '../core/access.js';
 import { invalid, PchatError } from '../core/errors.js';
 import type {
   Addin,
@@ -36,7 +43,7 @@ import {
   validateName,
   validateRoom,
 } from '../core/rules.js';
-import { makeCredential } from '../directory/passwords.js';
+import { ALL_SCHEMES, type CredentialSchemes, makeCredential, schemesFor } from '../directory/passwords.js';
 import { DirectorySnapshot } from '../directory/snapshot.js';
 import type { Store } from '../store/port.js';
 
@@ -99,13 +106,26 @@ export interface AdminOptions {
   realm: string;
   /** The deployment's SIP domain (default endpoint address). */
   domain: string;
-  /** The pool's name. */
+  /** The pool's FQDN (`--pool`, like the original's -PersistentChatPoolFqdn). */
   pool: string;
+  /** Which legacy SIP secrets a new password gets (`sip.auth`): Digest HA1, NT hash. Default both. */
+  schemes?: CredentialSchemes;
 }
 
-/** The admin service's settings from the server configuration: the Digest realm, the SIP domain, the pool name. */
-export function adminOptionsFrom(config: { domain: string; sip: { realm: string } }): AdminOptions {
-  return { realm: config.sip.realm, domain: config.domain, pool: config.domain };
+/**
+ * The admin service's settings from the server configuration: the Digest realm, the SIP domain, the pool FQDN
+ * (sip.targetName, else the domain) and the schemes of sip.auth.
+ */
+export function adminOptionsFrom(config: {
+  domain: string;
+  sip: { realm: string; auth?: 'ntlm' | 'digest' | 'both'; targetName?: string | undefined };
+}): AdminOptions {
+  return {
+    realm: config.sip.realm,
+    domain: config.domain,
+    pool: (config.sip.targetName ?? config.domain).toLowerCase(),
+    schemes: schemesFor(config.sip.auth ?? 'both'),
+  };
 }
 
 export class AdminService {
@@ -166,7 +186,13 @@ export class AdminService {
       },
       input,
     );
-    const cred = input.password !== undefined ? await makeCredential(uri, input.password, this.opts.realm) : undefined;
+    if (await this.store.endpoints.get(uri)) {
+      throw new PchatError('NAME_TAKEN', `uri: ${uri} is the address of a legacy chat endpoint`, { field: 'uri' });
+    }
+    const cred =
+      input.password !== undefined
+        ? await makeCredential(uri, input.password, this.opts.realm, this.opts.schemes ?? ALL_SCHEMES)
+        : undefined;
     await this.store.atomically(async (tx) => {
       await tx.users.put(user);
       if (cred) await tx.users.setPasswordHash(uri, cred);
@@ -179,7 +205,9 @@ export class AdminService {
     const current = await this.getUser(uriInput);
     const user = this.userFrom(current, input);
     const cred =
-      input.password !== undefined ? await makeCredential(user.uri, input.password, this.opts.realm) : undefined;
+      input.password !== undefined
+        ? await makeCredential(user.uri, input.password, this.opts.realm, this.opts.schemes ?? ALL_SCHEMES)
+        : undefined;
     await this.store.atomically(async (tx) => {
       await tx.users.put(user);
       if (cred) await tx.users.setPasswordHash(user.uri, cred);
@@ -321,7 +349,7 @@ export class AdminService {
   async newCategory(input: CategoryInput & { name: string }, actor: Actor = SYSTEM): Promise<Category> {
     await this.requireAdmin(actor);
     const name = validateName(input.name);
-    await this.assertNameFree(name);
+    await this.assertNameFree(name, {});
     const base: Category = {
       id: randomUUID(),
       name,
@@ -340,18 +368,25 @@ export class AdminService {
     await this.requireAdmin(actor);
     const current = await this.getCategory(key);
     if (input.name !== undefined && validateName(input.name) !== current.name)
-      await this.assertNameFree(validateName(input.name));
+      await this.assertNameFree(validateName(input.name), { categoryId: current.id });
     return this.saveCategory(current, input);
   }
 
-  /** Category and room names share one namespace in a pool. */
-  private async assertNameFree(name: string, exceptRoomId?: string): Promise<void> {
+  /**
+   * Category and room names share one namespace in a pool, compared by their look-alike key (nameKey: case,
+   * spacing, compatibility forms and Cyrillic/Greek look-alikes ignored). The answer never says what holds the
+   * name, so a creator who may not see a secret room learns only that the name is unavailable, exactly as for a
+   * name held by a category or a room they can see (docs/protocol.md, "Names").
+   */
+  private async assertNameFree(name: string, except: { roomId?: string; categoryId?: string }): Promise<void> {
     const c = await this.store.categories.getByName(name);
     const r = await this.store.rooms.getByName(name);
-    if (c || (r && r.id !== exceptRoomId))
-      throw new PchatError('NAME_TAKEN', `name: "${name}" is already used by a ${c ? 'category' : 'room'}`, {
-        field: 'name',
-      });
+    if ((c && c.id !== except.categoryId) || (r && r.id !== except.roomId))
+      throw new PchatError(
+        'NAME_TAKEN',
+        `name: "${name}" is not available (names are compared ignoring case, spacing and look-alike letters)`,
+        { field: 'name' },
+      );
   }
 
   private async saveCategory(base: Category, input: CategoryInput): Promise<Category> {
@@ -414,7 +449,7 @@ export class AdminService {
       const d = decideCreateRoom(subject, category);
       if (!d.allowed) throw new PchatError(d.code ?? 'NOT_A_CREATOR');
     }
-    await this.assertNameFree(name);
+    await this.assertNameFree(name, {});
     const base: Room = {
       id: randomUUID(),
       name,
@@ -435,8 +470,8 @@ export class AdminService {
   }
 
   async setRoom(key: string, input: RoomInput, actor: Actor = SYSTEM): Promise<Room> {
-    const current = await this.getRoom(key);
     const dir = await this.directory();
+    const current = await this.visibleRoom(key, actor, dir);
     const subject = await this.actorSubject(actor, dir);
     const currentCategory = await this.getCategory(current.categoryId);
     if (subject) {
@@ -444,7 +479,7 @@ export class AdminService {
       if (!d.allowed) throw new PchatError(d.code ?? 'NOT_A_MANAGER');
     }
     if (input.name !== undefined && validateName(input.name) !== current.name)
-      await this.assertNameFree(validateName(input.name), current.id);
+      await this.assertNameFree(validateName(input.name), { roomId: current.id });
     let base = current;
     let category = currentCategory;
     if (input.category !== undefined) {
@@ -479,7 +514,7 @@ export class AdminService {
     if (input.addin !== undefined) {
       if (input.addin === null || input.addin === '') r.addin = null;
       else {
-        const a = await this.store.addins.get(input.addin);
+        const a = await this.store.addins.getByName(input.addin);
         if (!a) throw new PchatError('ADDIN_NOT_FOUND', `addin: "${input.addin}" does not exist`, { field: 'addin' });
         r.addin = a.name;
       }
@@ -502,9 +537,25 @@ export class AdminService {
     return r;
   }
 
-  async getRoom(key: string): Promise<Room> {
+  /** A room by id or name; with a user actor, a secret room they may not see is reported as missing. */
+  async getRoom(key: string, actor: Actor = SYSTEM): Promise<Room> {
+    return this.visibleRoom(key, actor, actor.kind === 'system' ? undefined : await this.directory());
+  }
+
+  /**
+   * The room `key` names, as `actor` may know it: a secret room whose members and managers do not include a
+   * (non-administrator) actor answers exactly as a missing room does (same code, same message), so no admin
+   * verb tells a stranger that a secret room of that name or id exists.
+   */
+  private async visibleRoom(key: string, actor: Actor, dir: DirectorySnapshot | undefined): Promise<Room> {
+    const missing = () => new PchatError('ROOM_NOT_FOUND', `room: "${key}" does not exist`, { field: 'room' });
+    if (typeof key !== 'string' || key.trim().length === 0) throw missing();
     const r = (await this.store.rooms.get(key)) ?? (await this.store.rooms.getByName(key.trim()));
-    if (!r) throw new PchatError('ROOM_NOT_FOUND', `room: "${key}" does not exist`, { field: 'room' });
+    if (!r) throw missing();
+    if (actor.kind === 'user' && r.privacy === 'secret') {
+      const s = (dir ?? (await this.directory())).resolveUser(actor.uri);
+      if (!s || (!s.isAdmin && !isRoomMember(s, r) && !isRoomManager(s, r))) throw missing();
+    }
     return r;
   }
 
@@ -537,7 +588,7 @@ export class AdminService {
 
   async removeRoom(key: string, actor: Actor = SYSTEM): Promise<void> {
     await this.requireAdmin(actor); // managers may disable a room, never delete it
-    const r = await this.getRoom(key);
+    const r = await this.getRoom(key, actor);
     await this.store.rooms.remove(r.id);
   }
 
@@ -547,8 +598,12 @@ export class AdminService {
     await this.requireAdmin(actor);
     const addin = { name: validateName(a.name), url: a.url.trim() };
     validateAddin(addin);
-    if (await this.store.addins.get(addin.name))
-      throw new PchatError('NAME_TAKEN', `name: add-in "${addin.name}" already exists`, { field: 'name' });
+    if (await this.store.addins.getByName(addin.name))
+      throw new PchatError(
+        'NAME_TAKEN',
+        `name: add-in "${addin.name}" already exists (names are compared ignoring case, spacing and look-alike letters)`,
+        { field: 'name' },
+      );
     await this.store.addins.put(addin);
     return addin;
   }
@@ -563,7 +618,7 @@ export class AdminService {
   }
 
   async getAddin(name: string): Promise<Addin> {
-    const a = await this.store.addins.get(name.trim());
+    const a = typeof name === 'string' ? await this.store.addins.getByName(name) : undefined;
     if (!a) throw new PchatError('ADDIN_NOT_FOUND', `name: add-in "${name}" does not exist`, { field: 'name' });
     return a;
   }
@@ -730,12 +785,24 @@ export class AdminService {
       throw new PchatError('NAME_TAKEN', `sipAddress: endpoint ${sipAddress} already exists`, { field: 'sipAddress' });
     if (await this.store.users.get(sipAddress))
       throw new PchatError('NAME_TAKEN', `sipAddress: ${sipAddress} is a user`, { field: 'sipAddress' });
+    const pool = input.pool === undefined ? this.opts.pool : poolFqdn(input.pool);
+    if (pool !== this.opts.pool.toLowerCase()) {
+      throw invalid('pool', `unknown pool "${pool}" (this pool is "${this.opts.pool}")`);
+    }
+    // One legacy endpoint per pool, as in the original: the old clients all know the one address.
+    const existing = (await this.store.endpoints.list()).find((e) => e.pool.toLowerCase() === pool);
+    if (existing) {
+      throw new PchatError(
+        'ENDPOINT_EXISTS',
+        `pool: pool ${pool} already has the legacy endpoint ${existing.sipAddress}; remove it first (pchat endpoint remove --sip-address ${existing.sipAddress})`,
+        { field: 'pool', details: { existing: existing.sipAddress } },
+      );
+    }
     const e: Endpoint = {
       sipAddress,
       displayName: input.displayName !== undefined ? validateName(input.displayName, 'displayName') : 'Persistent Chat',
-      pool: input.pool ?? this.opts.pool,
+      pool,
     };
-    if (e.pool !== this.opts.pool) throw invalid('pool', `unknown pool "${e.pool}" (this pool is "${this.opts.pool}")`);
     await this.store.endpoints.put(e);
     return e;
   }
@@ -759,6 +826,15 @@ export class AdminService {
     const sipAddress = `sip:ocschat@${sipDomain(`x@${this.opts.domain.toLowerCase()}`)}`;
     await this.store.endpoints.put({ sipAddress, displayName: 'Persistent Chat', pool: this.opts.pool });
   }
+}
+
+/** A pool FQDN as `--pool` takes it (`pchat.contoso.com`), lower-cased; anything else is refused. */
+function poolFqdn(input: string): string {
+  const v = input.trim().toLowerCase();
+  if (!/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/.test(v)) {
+    throw invalid('pool', `"${input}" is not a pool FQDN (e.g. pchat.contoso.com)`);
+  }
+  return v;
 }
 
 /** Takes a removed user or group out of every group, category and room list that names it. */

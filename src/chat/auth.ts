@@ -1,78 +1,71 @@
-// Sign-in and tokens, for every door: password checks (with the password-guessing lock), bearer tokens for
-// REST and WebSocket, and ending the live sessions of a token that is revoked. SIP Digest and NTLM use
-// checkPassword / loginLocked / noteLogin from here too.
+// Sign-in and tokens, for every door: password checks (throttled per user and source address by
+// directory/sign-in-throttle.ts), bearer tokens for REST and WebSocket, and ending the live sessions of a token
+// that is revoked. SIP Digest and NTLM use checkPassword / mayTry / noteLogin from here too.
 import { createHash, randomBytes } from 'node:crypto';
 import { PchatError } from '../core/errors.js';
 import { normalizeSipUri } from '../core/principals.js';
 import { verifyPassword } from '../directory/passwords.js';
+import { SignInThrottle, type ThrottleOptions } from '../directory/sign-in-throttle.js';
 import type { ChatCore } from './core.js';
-
-/** Wrong passwords allowed per user per window before sign-in is refused for the rest of the window. */
-export const LOGIN_FAILURES = 10;
-export const LOGIN_WINDOW_MS = 5 * 60_000;
 
 export const hashToken = (t: string): string => createHash('sha256').update(t).digest('hex');
 
 export class SignIn {
-  private readonly failedLogins = new Map<string, { count: number; since: number }>();
+  readonly throttle: SignInThrottle;
 
   constructor(
     private readonly core: ChatCore,
-    private readonly opts: { tokenTtlSeconds: number },
-  ) {}
+    private readonly opts: { tokenTtlSeconds: number; throttle?: Partial<ThrottleOptions> },
+  ) {
+    this.throttle = new SignInThrottle(core.store, opts.throttle);
+  }
 
-  /** Checks a password; returns the user's URI. Only users whose policy enables persistent chat may sign in. */
-  async checkPassword(userInput: string, password: string): Promise<string> {
+  /**
+   * Checks a password; returns the user's URI. Only users whose policy enables persistent chat may sign in.
+   * `source` is the client's address: failures are counted per (user, source), so a stranger elsewhere cannot
+   * slow this user down. Every attempt that gets as far as a password costs one scrypt, whether the user
+   * exists or not (the name's shape included), so timing does not tell which users exist.
+   */
+  async checkPassword(userInput: string, password: string, source?: string): Promise<string> {
     this.core.opts.admit?.();
     const { store, model } = this.core;
-    let uri: string;
+    let uri: string | undefined;
     try {
       uri = normalizeSipUri(userInput, 'user');
     } catch {
+      uri = undefined;
+    }
+    const key = uri ?? String(userInput);
+    await this.throttle.assertMayTry(key, source);
+    const ok = await verifyPassword(uri ? await store.users.getPasswordHash(uri) : undefined, password);
+    const user = uri ? (model.directory.users.get(uri) ?? (await store.users.get(uri))) : undefined;
+    if (!ok || !uri || !user || user.disabled) {
+      await this.throttle.failed(key, source);
       throw new PchatError('AUTH_FAILED');
     }
-    if (this.loginLocked(uri)) {
-      throw new PchatError('RATE_LIMITED', 'Too many failed sign-ins for this user; try again in a few minutes.');
-    }
-    const ok = await verifyPassword(await store.users.getPasswordHash(uri), password);
-    const user = model.directory.users.get(uri) ?? (await store.users.get(uri));
-    if (!ok || !user || user.disabled) {
-      this.noteLogin(uri, false);
-      throw new PchatError('AUTH_FAILED');
-    }
-    this.noteLogin(uri, true);
+    await this.throttle.succeeded(uri, source);
     if (!model.directory.resolveUser(uri)) await model.poll();
     this.core.subject(uri);
     return uri;
   }
 
-  /**
-   * Password guessing, for every door (REST, WebSocket, SIP Digest): after LOGIN_FAILURES wrong passwords for
-   * one user within LOGIN_WINDOW_MS, sign-in for that user is refused without checking until the window ends.
-   */
-  loginLocked(uri: string): boolean {
-    const f = this.failedLogins.get(uri);
-    if (!f) return false;
-    if (Date.now() - f.since > LOGIN_WINDOW_MS) {
-      this.failedLogins.delete(uri);
-      return false;
-    }
-    return f.count >= LOGIN_FAILURES;
+  /** For doors that check credentials themselves (SIP Digest): may `uri` try from `source` now? */
+  async mayTry(uri: string, source?: string): Promise<boolean> {
+    return (await this.throttle.check(uri, source)).allowed;
   }
 
-  noteLogin(uri: string, ok: boolean): void {
-    if (ok) {
-      this.failedLogins.delete(uri);
-      return;
-    }
-    const f = this.failedLogins.get(uri) ?? { count: 0, since: Date.now() };
-    f.count += 1;
-    this.failedLogins.set(uri, f);
-    if (this.failedLogins.size > 100_000) this.failedLogins.clear(); // bounded memory under a spray
+  /** For doors that check credentials themselves: the outcome of one attempt. */
+  async noteLogin(uri: string, ok: boolean, source?: string): Promise<void> {
+    if (ok) await this.throttle.succeeded(uri, source);
+    else await this.throttle.failed(uri, source);
   }
 
-  async signIn(userInput: string, password: string): Promise<{ token: string; user: string; expiresAt: number }> {
-    const uri = await this.checkPassword(userInput, password);
+  async signIn(
+    userInput: string,
+    password: string,
+    source?: string,
+  ): Promise<{ token: string; user: string; expiresAt: number }> {
+    const uri = await this.checkPassword(userInput, password, source);
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     const expiresAt = now + this.opts.tokenTtlSeconds * 1000;

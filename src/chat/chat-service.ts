@@ -14,13 +14,13 @@
 //   live-effects.ts    what admin changes do to live sessions
 // The methods below only delegate, so the doors keep calling what they always called.
 import type { Readable } from 'node:stream';
+import type { ThrottleOptions } from '../directory/sign-in-throttle.js';
 import type { FileStore } from '../files/file-store.js';
-import type { Bus } from '../pool/bus.js';
 import type { FeedFilter, Store } from '../store/port.js';
 import { hashToken, SignIn } from './auth.js';
 import { Backchat } from './backchat.js';
-import { ChatCore, type ChatObserver } from './core.js';
-import type { Door, EventLog } from './events.js';
+import { ChatCore, type ChatCoreOptions } from './core.js';
+import type { Door } from './events.js';
 import { Feeds } from './feeds.js';
 import { Files } from './files.js';
 import { Follows } from './follows.js';
@@ -46,26 +46,17 @@ import type {
   UploadInput,
 } from './types.js';
 
-export { LOGIN_FAILURES, LOGIN_WINDOW_MS } from './auth.js';
+export { THROTTLE_DEFAULTS } from '../directory/sign-in-throttle.js';
 export type { ChatObserver } from './core.js';
 
 export const VERSION = '0.1.0';
 
-export interface ChatOptions {
-  domain: string;
+/** The core's options (see ChatCoreOptions: polling, slicing, metrics, log, bus, pool ordering, admission)
+ * and the sign-in token lifetime. */
+export interface ChatOptions extends ChatCoreOptions {
   tokenTtlSeconds: number;
-  /** How often the change stream is read for admin changes (ms). */
-  pollMs?: number;
-  /** Rooms with more sessions than this get their events delivered a slice per turn. Default 2,000. */
-  fanoutSlice?: number;
-  observe?: ChatObserver;
-  /** Where store failures are reported (the server passes its logger). */
-  log?: EventLog;
-  bus?: Bus;
-  /** Pool mode: order deliveries across servers by store id (see ChatCoreOptions.poolOrder). */
-  poolOrder?: { holdMs?: number };
-  /** Refuses new sessions and sign-ins when it throws (a standby pool server). */
-  admit?: () => void;
+  /** Sign-in throttling (directory/sign-in-throttle.ts); the defaults suit production. */
+  throttle?: Partial<ThrottleOptions>;
 }
 
 export class ChatService {
@@ -117,10 +108,11 @@ export class ChatService {
   }
 
   // ---- sign-in (auth.ts) ---------------------------------------------------------------------------------
-  checkPassword = (user: string, password: string): Promise<string> => this.auth.checkPassword(user, password);
-  loginLocked = (uri: string): boolean => this.auth.loginLocked(uri);
-  noteLogin = (uri: string, ok: boolean): void => this.auth.noteLogin(uri, ok);
-  signIn = (user: string, password: string) => this.auth.signIn(user, password);
+  checkPassword = (user: string, password: string, source?: string): Promise<string> =>
+    this.auth.checkPassword(user, password, source);
+  mayTry = (uri: string, source?: string): Promise<boolean> => this.auth.mayTry(uri, source);
+  noteLogin = (uri: string, ok: boolean, source?: string): Promise<void> => this.auth.noteLogin(uri, ok, source);
+  signIn = (user: string, password: string, source?: string) => this.auth.signIn(user, password, source);
   signOut = (token: string): Promise<void> => this.auth.signOut(token);
   authenticate = (token: string): Promise<string> => this.auth.authenticate(token);
 

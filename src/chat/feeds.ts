@@ -1,20 +1,57 @@
 // Topic feeds and keyword alerts: a user's saved filters (keywords, authors, rooms). Reading a feed lists the
-// matching messages across rooms the user may read; with alert on, a matching new message is also delivered
-// to the user's sessions as an 'alert' event.
+// matching messages across rooms the user may read, in one bounded store query; with alert on, a matching new
+// message is also delivered to the user's sessions as an 'alert' event. Matching a new message against every
+// user's filters is one pass of an Aho–Corasick automaton over its text (core/keyword-matcher.ts) plus look-ups
+// by author and room, so its cost does not grow with how many keywords other users keep. What one user may
+// keep is bounded by USER_STORAGE_LIMITS.
 import { randomUUID } from 'node:crypto';
 import { invalid, PchatError } from '../core/errors.js';
 import { checkText } from '../core/input.js';
+import { KeywordMatcher } from '../core/keyword-matcher.js';
+import { USER_STORAGE_LIMITS } from '../core/model.js';
 import { normalizeSipUri } from '../core/principals.js';
-import type { FeedFilter, StoredMessage } from '../store/port.js';
+import type { FeedFilter } from '../store/port.js';
 import type { ChatCore } from './core.js';
 import { clampLimit } from './limits.js';
 import type { FeedInput, MessageView } from './types.js';
 
 /** Feed filters one user may keep. */
-export const MAX_FEEDS_PER_USER = 100;
+export const MAX_FEEDS_PER_USER = USER_STORAGE_LIMITS.feedsPerUser;
+
+/** The alert filters, indexed for matching one message: by keyword (automaton), else by author, else by room. */
+export class AlertIndex {
+  private readonly keywords: KeywordMatcher<FeedFilter>;
+  private readonly byAuthor = new Map<string, FeedFilter[]>();
+  private readonly byRoom = new Map<string, FeedFilter[]>();
+
+  constructor(filters: readonly FeedFilter[]) {
+    const entries: { keyword: string; payload: FeedFilter }[] = [];
+    const push = (m: Map<string, FeedFilter[]>, k: string, f: FeedFilter) => {
+      const l = m.get(k);
+      if (l) l.push(f);
+      else m.set(k, [f]);
+    };
+    for (const f of filters) {
+      if (!f.alert) continue;
+      if (f.keywords.length > 0) for (const keyword of f.keywords) entries.push({ keyword, payload: f });
+      else if (f.authors.length > 0) for (const a of f.authors) push(this.byAuthor, a, f);
+      else for (const r of f.roomIds) push(this.byRoom, r, f);
+    }
+    this.keywords = new KeywordMatcher(entries);
+  }
+
+  /** Filters that may match `m` (each once); the caller checks the rest of each filter. */
+  candidates(m: MessageView): FeedFilter[] {
+    const out = new Set(this.keywords.match(`${m.text} ${m.title ?? ''}`));
+    for (const f of this.byAuthor.get(m.author) ?? []) out.add(f);
+    for (const f of this.byRoom.get(m.roomId) ?? []) out.add(f);
+    return [...out];
+  }
+}
 
 export class Feeds {
   private feeds: FeedFilter[] = [];
+  private index: AlertIndex | undefined;
 
   constructor(private readonly core: ChatCore) {}
 
@@ -33,14 +70,17 @@ export class Feeds {
   async putFeed(user: string, input: FeedInput): Promise<FeedFilter> {
     this.core.subject(user);
     const f = normalizeFeed(user, input);
-    if (input.id !== undefined && !(await this.core.store.feeds.list(user)).some((x) => x.id === input.id)) {
+    // counted in the store, so filters kept through another server of a pool count too
+    const mine = await this.core.store.feeds.list(user);
+    if (input.id !== undefined && !mine.some((x) => x.id === input.id)) {
       throw new PchatError('FILTER_NOT_FOUND', `id: feed ${input.id} does not exist`, { field: 'id' });
     }
-    if (this.feeds.filter((x) => x.user === user && x.id !== f.id).length >= MAX_FEEDS_PER_USER) {
+    if (mine.filter((x) => x.id !== f.id).length >= MAX_FEEDS_PER_USER) {
       throw invalid('feeds', `at most ${MAX_FEEDS_PER_USER} feed filters per user`);
     }
     await this.core.store.feeds.put(f);
     this.feeds = [...this.feeds.filter((x) => x.id !== f.id), f];
+    this.index = undefined;
     return f;
   }
 
@@ -49,6 +89,7 @@ export class Feeds {
     if (!(await this.core.store.feeds.remove(user, id)))
       throw new PchatError('FILTER_NOT_FOUND', `id: feed ${id} does not exist`, { field: 'id' });
     this.feeds = this.feeds.filter((x) => x.id !== id);
+    this.index = undefined;
   }
 
   /** The feed: messages matching the filter across rooms the user may read, newest first. */
@@ -60,34 +101,29 @@ export class Feeds {
     const readable = core.visibleRooms(s, 'read').map((r) => r.id);
     const roomIds = f.roomIds.length > 0 ? readable.filter((id) => f.roomIds.includes(id)) : readable;
     const limit = clampLimit(q.limit, 50, 500);
-    const terms = f.keywords.length > 0 ? f.keywords : [undefined];
-    const found = new Map<number, StoredMessage>();
-    for (const text of terms) {
-      const r = await core.store.messages.search({
-        roomIds,
-        text,
-        exactPhrase: true,
-        authors: f.authors.length > 0 ? f.authors : undefined,
-        beforeId: q.beforeId,
-        limit,
-      });
-      for (const m of r.messages) found.set(m.id, m);
-    }
-    return [...found.values()]
-      .sort((a, b) => b.id - a.id)
-      .slice(0, limit)
-      .map((m) => core.messageView(m));
+    if (roomIds.length === 0) return [];
+    // one query for every keyword, bounded by the page (no per-keyword searches, no count)
+    const r = await core.store.messages.search({
+      roomIds,
+      anyOf: f.keywords.length > 0 ? f.keywords : undefined,
+      authors: f.authors.length > 0 ? f.authors : undefined,
+      beforeId: q.beforeId,
+      limit,
+      noCount: true,
+    });
+    return r.messages.map((m) => core.messageView(m));
   }
 
   private match(m: MessageView): void {
     if (this.feeds.length === 0) return;
     const { core } = this;
-    const text = `${m.text} ${m.title ?? ''}`.toLowerCase();
-    for (const f of this.feeds) {
-      if (!f.alert || f.user === m.author) continue;
+    this.index ??= new AlertIndex(this.feeds);
+    for (const f of this.index.candidates(m)) {
+      if (f.user === m.author) continue;
+      if (f.roomIds.length > 0 && !f.roomIds.includes(m.roomId)) continue;
+      if (f.authors.length > 0 && !f.authors.includes(m.author)) continue;
       const sessions = core.sessionsOf(f.user);
       if (sessions.size === 0) continue;
-      if (!feedMatches(f, m, text)) continue;
       const s = core.model.directory.resolveUser(f.user);
       if (!s || !core.may(s, m.roomId, 'read')) continue;
       for (const sess of sessions)
@@ -97,26 +133,26 @@ export class Feeds {
 }
 
 function normalizeFeed(user: string, input: FeedInput): FeedFilter {
-  const strings = (v: unknown, field: string): string[] => {
+  const L = USER_STORAGE_LIMITS;
+  const strings = (v: unknown, field: string, max: number): string[] => {
     if (v === undefined) return [];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(field, 'must be a list of strings');
-    return (v as string[]).map((x) => checkText(field, x).trim()).filter((x) => x.length > 0);
+    if (v.length > max) throw invalid(field, `at most ${max} entries`);
+    return [...new Set((v as string[]).map((x) => checkText(field, x).trim()).filter((x) => x.length > 0))];
   };
   const name = typeof input.name === 'string' ? checkText('name', input.name).trim() : '';
-  if (!name || name.length > 128) throw invalid('name', 'a feed needs a name of at most 128 characters');
-  const keywords = strings(input.keywords, 'keywords');
-  if (keywords.some((k) => k.length > 200)) throw invalid('keywords', 'at most 200 characters each');
-  const authors = strings(input.authors, 'authors').map((a) => normalizeSipUri(a, 'authors'));
-  const roomIds = strings(input.roomIds, 'roomIds');
+  if (!name || [...name].length > L.feedNameLength)
+    throw invalid('name', `a feed needs a name of at most ${L.feedNameLength} characters`);
+  const keywords = strings(input.keywords, 'keywords', L.keywordsPerFeed);
+  if (keywords.some((k) => [...k].length > L.keywordLength))
+    throw invalid('keywords', `at most ${L.keywordLength} characters each`);
+  const authors = strings(input.authors, 'authors', L.authorsPerFeed).map((a) => normalizeSipUri(a, 'authors'));
+  const roomIds = strings(input.roomIds, 'roomIds', L.roomsPerFeed);
+  if (roomIds.some((r) => r.length > 128)) throw invalid('roomIds', 'not a room id');
   if (keywords.length === 0 && authors.length === 0 && roomIds.length === 0) {
     throw invalid('keywords', 'a feed needs at least one keyword, author or room');
   }
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length > 128))
+    throw invalid('id', 'not a feed id');
   return { id: input.id ?? randomUUID(), user, name, keywords, authors, roomIds, alert: input.alert !== false };
-}
-
-function feedMatches(f: FeedFilter, m: MessageView, lowerText: string): boolean {
-  if (f.roomIds.length > 0 && !f.roomIds.includes(m.roomId)) return false;
-  if (f.authors.length > 0 && !f.authors.includes(m.author)) return false;
-  if (f.keywords.length > 0 && !f.keywords.some((k) => lowerText.includes(k.toLowerCase()))) return false;
-  return true;
 }

@@ -14,10 +14,19 @@ export class Invitations {
     return this;
   }
 
+  /**
+   * The user's invitations. A room's name is shown only while the user may still see the room: after being
+   * taken out of a secret room (or its deletion) the invitation shows the room's id only, so later renames do
+   * not leak to someone who may no longer know of it.
+   */
   async invitations(user: string, afterId = 0, limit = 100) {
-    this.core.subject(user);
+    const s = this.core.subject(user);
     const list = await this.core.store.invitations.since(user, afterId, clampLimit(limit, 100, 1000));
-    return list.map((i) => ({ ...i, roomName: this.core.model.rooms.get(i.roomId)?.name ?? i.roomId }));
+    return list.map((i) => {
+      const room = this.core.model.rooms.get(i.roomId);
+      const visible = room !== undefined && this.core.may(s, i.roomId, 'see');
+      return { ...i, roomName: visible ? room.name : i.roomId };
+    });
   }
 
   private deliver(c: ChangeEvent): void {

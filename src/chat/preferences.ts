@@ -1,10 +1,11 @@
 // Preferences: small per-user documents by label (XCCOS getpref/setpref, web client settings).
 import { invalid, PchatError } from '../core/errors.js';
 import { checkText } from '../core/input.js';
+import { USER_STORAGE_LIMITS } from '../core/model.js';
 import type { ChatCore } from './core.js';
 
 /** Largest preference document. */
-export const MAX_PREF_CHARS = 64 * 1024;
+export const MAX_PREF_CHARS = USER_STORAGE_LIMITS.prefChars;
 
 export class Preferences {
   constructor(private readonly core: ChatCore) {}
@@ -14,11 +15,28 @@ export class Preferences {
     return this.core.store.prefs.get(user, checkLabel(label));
   }
 
+  /**
+   * Stores one preference document. A user keeps at most USER_STORAGE_LIMITS.prefsPerUser documents of at most
+   * prefChars characters each and prefTotalChars in all; past that the write is refused and nothing changes.
+   */
   async setPref(user: string, label: string, content: string): Promise<void> {
     this.core.subject(user);
+    const L = USER_STORAGE_LIMITS;
+    if (typeof content !== 'string') throw invalid('content', 'must be text');
     if (content.length > MAX_PREF_CHARS) throw new PchatError('FRAME_TOO_LARGE', 'content: at most 64 KiB');
     checkText('content', content);
-    await this.core.store.prefs.set(user, checkLabel(label), content);
+    const l = checkLabel(label);
+    const { store } = this.core;
+    const before = await store.prefs.get(user, l);
+    const usage = await store.prefs.usage(user);
+    if (before === undefined && usage.count >= L.prefsPerUser)
+      throw invalid('label', `at most ${L.prefsPerUser} preference documents per user`);
+    if (usage.chars - (before?.length ?? 0) + content.length > L.prefTotalChars)
+      throw new PchatError(
+        'FRAME_TOO_LARGE',
+        `content: at most ${L.prefTotalChars} characters of preferences per user`,
+      );
+    await store.prefs.set(user, l, content);
   }
 }
 

@@ -2,9 +2,11 @@
 // and one room's details. Secret rooms appear only to those who may see them.
 
 import { decideRoom } from '../core/access.js';
+import { checkText } from '../core/input.js';
 import type { Category } from '../core/model.js';
 import { subjectMatches } from '../core/principals.js';
 import type { ChatCore } from './core.js';
+import { clampLimit } from './limits.js';
 import type { RoomView } from './types.js';
 
 export class RoomDirectory {
@@ -14,8 +16,8 @@ export class RoomDirectory {
   searchRooms(user: string, q: { query?: string; limit?: number } = {}): RoomView[] {
     const { core } = this;
     const s = core.subject(user);
-    const text = q.query?.trim().toLowerCase() ?? '';
-    const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const text = q.query !== undefined ? checkText('q', q.query).trim().toLowerCase() : '';
+    const limit = clampLimit(q.limit, 100, 1000);
     return core
       .visibleRooms(s)
       .filter((r) => !text || r.name.toLowerCase().includes(text) || r.description.toLowerCase().includes(text))

@@ -45,6 +45,12 @@ export const ConfigSchema = z.object({
       tlsCert: z.string().optional(),
       tlsKey: z.string().optional(),
       realm: z.string().default('pchat'),
+      /** Sign-in schemes the SIP door offers: NTLM ([MS-SIPAE], signed messages), Digest, or both. */
+      auth: z.enum(['ntlm', 'digest', 'both']).default('both'),
+      /** The NTLM `targetname` (the pool's FQDN as clients know it); default: the domain. */
+      targetName: z.string().optional(),
+      /** Generate (once, into <dataDir>/tls) and use a self-signed certificate when no tlsCert/tlsKey is set. */
+      selfSignedTls: flag.default(false),
       /** The pool's own SIP user (the provisioned DefaultPersistentChatPoolUri), e.g. sip:pchatpool@<domain>. */
       poolUser: z.string().default('pchatpool'),
     })
@@ -86,6 +92,9 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TLS_CERT: ['sip', 'tlsCert'],
   PCHAT_SIP_TLS_KEY: ['sip', 'tlsKey'],
   PCHAT_SIP_REALM: ['sip', 'realm'],
+  PCHAT_SIP_AUTH: ['sip', 'auth'],
+  PCHAT_SIP_TARGET_NAME: ['sip', 'targetName'],
+  PCHAT_SIP_SELF_SIGNED_TLS: ['sip', 'selfSignedTls'],
   PCHAT_LOG_LEVEL: ['logLevel'],
   PCHAT_RATE_LIMIT_PER_SECOND: ['rateLimit', 'perSecond'],
   PCHAT_RATE_LIMIT_BURST: ['rateLimit', 'burst'],

@@ -33,6 +33,7 @@ export const ERRORS = {
   PRINCIPAL_NOT_FOUND: { status: 404, sip: 404, text: 'A named principal does not exist.' },
   // conflicts and model rules
   NAME_TAKEN: { status: 409, sip: 409, text: 'That name is already in use.' },
+  ENDPOINT_EXISTS: { status: 409, sip: 409, text: 'The pool already has a legacy endpoint.' },
   CATEGORY_NOT_EMPTY: { status: 409, sip: 409, text: 'A category can be deleted only when it holds no rooms.' },
   GROUP_CYCLE: { status: 409, sip: 409, text: 'A group cannot contain itself.' },
   CREATOR_NOT_ALLOWED: {
@@ -90,8 +91,13 @@ export class PchatError extends Error {
   readonly field: string | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, opts: { field?: string; details?: Record<string, unknown> } = {}) {
-    super(message ?? ERRORS[code].text);
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    // `cause` (the driver error behind a STORE_UNAVAILABLE, say) is for logs; toJSON never sends it to clients.
+    super(message ?? ERRORS[code].text, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'PchatError';
     this.code = code;
     this.field = opts.field;

@@ -109,3 +109,19 @@ export const LIMITS = {
   descriptionLength: 4096,
   aclEntries: 10000,
 } as const;
+
+/**
+ * What one user may keep (docs/protocol.md, "Limits"): topic feeds and preferences. Bounded so that no user can
+ * make feed reads, per-post keyword matching or the store grow without end.
+ */
+export const USER_STORAGE_LIMITS = {
+  feedsPerUser: 50,
+  feedNameLength: 128,
+  keywordsPerFeed: 20,
+  keywordLength: 64,
+  authorsPerFeed: 50,
+  roomsPerFeed: 100,
+  prefsPerUser: 100,
+  prefChars: 64 * 1024,
+  prefTotalChars: 1024 * 1024,
+} as const;

@@ -22,14 +22,181 @@ export interface AclContext {
   usersOf?(ref: PrincipalRef): Subject[];
 }
 
+// ---- names ------------------------------------------------------------------------------------------------
+//
+// Names people pick (rooms, categories, add-ins, display names, sites) are stored in NFC with every kind of
+// space folded to one U+0020, and refused when they hold characters that are invisible or reorder the text
+// around them: controls (Cc), format characters (Cf: zero-width spaces, bidi embeddings, overrides and
+// isolates, the word joiner, the soft hyphen, tags), line and paragraph separators, private-use and surrogate
+// code points, and the other default-ignorable code points (Hangul fillers, combining grapheme joiner,
+// variation selectors). Two joiners are kept where scripts and emoji need them: ZWJ/ZWNJ after a combining
+// mark (a virama in Indic scripts) and ZWJ between pictographs (emoji sequences); VS15/VS16 after a pictograph.
+//
+// Look-alikes: a word (a run of letters, marks and digits) that mixes Latin, Cyrillic and Greek letters is
+// refused ("Lobbу" with a Cyrillic у). Whole-script look-alikes ("Нот" in Cyrillic beside "HOT") are caught by
+// the uniqueness key instead: nameKey() maps the Cyrillic and Greek letters that Unicode TR39's confusables
+// data lists as identical to a Latin letter onto that letter, after NFKC and case folding, so two names that
+// look the same get the same key and the second is refused as NAME_TAKEN.
+
+const ZWNJ = '\u200c';
+const ZWJ = '\u200d';
+const MARK = /\p{M}/u;
+const PICTO = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Emoji_Component}]/u;
+// Everything refused outright (joiners and emoji variation selectors are judged by context below).
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
+const SPACES = /\p{Zs}+/gu;
+// Only spaces are trimmed: a tab, newline or byte order mark at either end is refused like one inside.
+const EDGE_SPACES = /^ +| +$/g;
+const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+const LOOKALIKE_SCRIPTS = [
+  ['Latin', /\p{Script=Latin}/u],
+  ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Greek', /\p{Script=Greek}/u],
+] as const;
+
+function describeChar(ch: string): string {
+  const cp = (ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+  if (/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u.test(ch)) return `a bidirectional control character (U+${cp})`;
+  if (/\p{Cc}/u.test(ch)) return `a control character (U+${cp})`;
+  return `an invisible or formatting character (U+${cp})`;
+}
+
+/** The first character of `s` that a name must not hold, or undefined. */
+function forbiddenChar(chars: readonly string[]): string | undefined {
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i] as string;
+    if (!INVISIBLE.test(ch)) continue;
+    const prev = chars[i - 1] ?? '';
+    const next = chars[i + 1] ?? '';
+    if ((ch === ZWJ || ch === ZWNJ) && MARK.test(prev) && /\p{L}/u.test(next)) continue;
+    if (ch === ZWJ && PICTO.test(prev) && PICTO.test(next)) continue;
+    if ((ch === '\ufe0e' || ch === '\ufe0f') && PICTO.test(prev)) continue;
+    return ch;
+  }
+  return undefined;
+}
+
+/** The scripts among Latin, Cyrillic and Greek that `word` has letters of. */
+function lookalikeScripts(word: string): string[] {
+  const found = new Set<string>();
+  for (const ch of word) {
+    for (const [name, re] of LOOKALIKE_SCRIPTS) if (re.test(ch)) found.add(name);
+  }
+  return [...found];
+}
+
+/**
+ * Validates and normalizes a name: NFC, spaces folded, trimmed, length-checked, no invisible or bidi control
+ * characters, no word mixing Latin, Cyrillic and Greek letters. Returns the name to store.
+ */
 export function validateName(name: string, field = 'name'): string {
-  const s = name.trim();
+  if (typeof name !== 'string') throw invalid(field, 'must be text');
+  const s = name.normalize('NFC').replace(SPACES, ' ').replace(EDGE_SPACES, '');
   if (s.length === 0) throw invalid(field, 'must not be empty');
-  if ([...s].length > LIMITS.nameLength) {
+  const chars = [...s];
+  if (chars.length > LIMITS.nameLength) {
     throw new PchatError('NAME_TOO_LONG', `${field}: at most ${LIMITS.nameLength} characters`, { field });
   }
-  if (/[\u0000-\u001f]/.test(s)) throw invalid(field, 'must not contain control characters');
+  const bad = forbiddenChar(chars);
+  if (bad !== undefined) throw invalid(field, `must not contain ${describeChar(bad)}`);
+  for (const word of s.match(WORD) ?? []) {
+    const scripts = lookalikeScripts(word);
+    if (scripts.length > 1)
+      throw invalid(field, `"${word}" mixes ${scripts.join(' and ')} letters in one word (a look-alike name)`);
+  }
   return s;
+}
+
+// Cyrillic and Greek letters that TR39's confusables data maps to a single Latin letter (both cases, since the
+// mapping runs before case folding: Cyrillic "Н" looks like Latin "H" though "н" does not look like "h").
+const CONFUSABLE_PAIRS: readonly (readonly [string, string])[] = [
+  // Cyrillic capitals
+  ['А', 'A'],
+  ['В', 'B'],
+  ['Е', 'E'],
+  ['Ѕ', 'S'],
+  ['І', 'I'],
+  ['Ј', 'J'],
+  ['К', 'K'],
+  ['М', 'M'],
+  ['Н', 'H'],
+  ['О', 'O'],
+  ['Р', 'P'],
+  ['С', 'C'],
+  ['Т', 'T'],
+  ['Х', 'X'],
+  ['Ү', 'Y'],
+  ['Ԁ', 'D'],
+  ['Ԛ', 'Q'],
+  ['Ԝ', 'W'],
+  ['Ӏ', 'l'],
+  ['Һ', 'H'],
+  ['Ѵ', 'V'],
+  // Cyrillic small letters
+  ['а', 'a'],
+  ['е', 'e'],
+  ['о', 'o'],
+  ['р', 'p'],
+  ['с', 'c'],
+  ['у', 'y'],
+  ['х', 'x'],
+  ['ѕ', 's'],
+  ['і', 'i'],
+  ['ј', 'j'],
+  ['һ', 'h'],
+  ['ԁ', 'd'],
+  ['ԛ', 'q'],
+  ['ԝ', 'w'],
+  ['ӏ', 'l'],
+  ['ѵ', 'v'],
+  ['ү', 'y'],
+  ['ɡ', 'g'],
+  // Greek capitals
+  ['Α', 'A'],
+  ['Β', 'B'],
+  ['Ε', 'E'],
+  ['Ζ', 'Z'],
+  ['Η', 'H'],
+  ['Ι', 'I'],
+  ['Κ', 'K'],
+  ['Μ', 'M'],
+  ['Ν', 'N'],
+  ['Ο', 'O'],
+  ['Ρ', 'P'],
+  ['Τ', 'T'],
+  ['Υ', 'Y'],
+  ['Χ', 'X'],
+  // Greek small letters
+  ['ο', 'o'],
+  ['ν', 'v'],
+  ['ι', 'i'],
+  ['α', 'a'],
+  ['ρ', 'p'],
+  ['υ', 'u'],
+  ['κ', 'k'],
+  ['χ', 'x'],
+  ['γ', 'y'],
+];
+const CONFUSABLE = new Map(CONFUSABLE_PAIRS);
+const CONFUSABLE_RE = new RegExp(`[${CONFUSABLE_PAIRS.map(([c]) => c).join('')}]`, 'gu');
+const IGNORABLE_ALL = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+
+/**
+ * The uniqueness key of a name: what two names that look alike have in common. NFKC (fullwidth and other
+ * compatibility forms fold to their plain letters), invisible characters dropped, spaces folded, Cyrillic and
+ * Greek look-alikes mapped to Latin, then case-folded. Used for the unique index of room, category and add-in
+ * names and for look-ups by name, so "lobby" finds "Lobby" as the original's case-insensitive collation did.
+ */
+export function nameKey(name: string): string {
+  return name
+    .normalize('NFKC')
+    .replace(IGNORABLE_ALL, '')
+    .replace(SPACES, ' ')
+    .trim()
+    .replace(CONFUSABLE_RE, (c) => CONFUSABLE.get(c) ?? c)
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFC');
 }
 
 export function validateDescription(d: string, field = 'description'): string {

@@ -18,6 +18,11 @@ export interface Db {
   run(sql: string, params?: Param[]): Promise<{ changes: number }>;
   /** Runs `fn` in one transaction on one connection; other callers wait until it ends. */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * A transaction that appends to the shared id space: such transactions start in the order they are asked for
+   * and commit one at a time in id order, across every server of a pool (see postgres.ts). Nested calls join.
+   */
+  serialTx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

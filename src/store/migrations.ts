@@ -1,6 +1,7 @@
 // Schema migrations as code, frozen in time: never edit a shipped step, add a new one.
 // Each step has the SQL of both dialects; types are kept to the portable subset (INTEGER, BIGINT, TEXT) and
 // booleans are stored as 0/1 in both, so sql-store.ts reads rows the same way from either engine.
+import { nameKey } from '../core/rules.js';
 import type { Db } from './db.js';
 
 export interface Migration {
@@ -8,7 +9,31 @@ export interface Migration {
   name: string;
   sqlite: string[];
   postgres: string[];
+  /** Runs after the SQL, in the same transaction: backfills that need a rule written in TypeScript. */
+  backfill?: (tx: Db) => Promise<void>;
 }
+
+/**
+ * Fills `name_key` of every row of `table` and then makes it unique. Rows that already collide (a "lobby"
+ * beside a "Lobby" from before the rule) are all kept: the oldest key-holder by name keeps the plain key, each
+ * other gets the key suffixed with "#<row key>", so the index can be built and later names are checked against
+ * the plain key; an administrator can rename the look-alikes.
+ */
+async function backfillNameKeys(tx: Db, table: string, pk: string): Promise<void> {
+  const rows = await tx.all<{ k: string; name: string }>(`SELECT ${pk} AS k, name FROM ${table} ORDER BY name, ${pk}`);
+  const used = new Set<string>();
+  for (const r of rows) {
+    let key = nameKey(String(r.name));
+    if (used.has(key)) key = `${key}#${String(r.k)}`;
+    used.add(key);
+    await tx.run(`UPDATE ${table} SET name_key = ? WHERE ${pk} = ?`, [key, String(r.k)]);
+  }
+  await tx.run(`CREATE UNIQUE INDEX ${table}_lookalike ON ${table} (name_key)`);
+}
+
+// Failed sign-ins per (user, source address), shared by every server of a pool (see directory/sign-in-throttle.ts).
+const signInFailures = `CREATE TABLE sign_in_failures (user_key TEXT NOT NULL, source TEXT NOT NULL,
+  failures INTEGER NOT NULL, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL, PRIMARY KEY (user_key, source))`;
 
 const common = (idType: string) => [
   `CREATE TABLE users (
@@ -105,6 +130,31 @@ export const MIGRATIONS: Migration[] = [
     postgres: [],
   },
   {
+    version: 3,
+    name: 'look-alike name keys; sign-in failures per user and source',
+    sqlite: [
+      'ALTER TABLE rooms ADD COLUMN name_key TEXT',
+      'ALTER TABLE categories ADD COLUMN name_key TEXT',
+      'ALTER TABLE addins ADD COLUMN name_key TEXT',
+      signInFailures,
+      'CREATE INDEX sign_in_failures_source ON sign_in_failures (source, last_at)',
+      'CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at)',
+    ],
+    postgres: [
+      'ALTER TABLE rooms ADD COLUMN name_key TEXT',
+      'ALTER TABLE categories ADD COLUMN name_key TEXT',
+      'ALTER TABLE addins ADD COLUMN name_key TEXT',
+      signInFailures,
+      'CREATE INDEX sign_in_failures_source ON sign_in_failures (source, last_at)',
+      'CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at)',
+    ],
+    async backfill(tx) {
+      await backfillNameKeys(tx, 'rooms', 'id');
+      await backfillNameKeys(tx, 'categories', 'id');
+      await backfillNameKeys(tx, 'addins', 'name');
+    },
+  },
+  {
     version: 5,
     name: 'progress of resumable imports',
     // One row per archive (keyed by its SHA-256): the last line whose effects are committed.
@@ -120,7 +170,7 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 /**
- * Applies every migration newer than the schema's version, all in one transaction. On PostgreSQL an advisory
+ * Applies every migration not applied yet, all in one transaction. On PostgreSQL an advisory
  * lock makes servers of a pool that start together wait for each other instead of racing.
  */
 export async function migrate(db: Db): Promise<number> {
@@ -129,17 +179,22 @@ export async function migrate(db: Db): Promise<number> {
     await tx.run(
       'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
     );
-    const row = await tx.get<{ v: number | string | null }>('SELECT max(version) AS v FROM schema_version');
-    let current = Number(row?.v ?? 0);
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    // Every step not applied yet runs, in version order, even one numbered below the newest applied: helpers
+    // number their steps apart (gaps are fine), so a step can reach a database after a higher-numbered one.
+    const applied = new Set(
+      (await tx.all<{ v: number | string }>('SELECT version AS v FROM schema_version')).map((r) => Number(r.v)),
+    );
+    let current = Math.max(0, ...applied);
+    for (const m of [...MIGRATIONS].sort((x, y) => x.version - y.version)) {
+      if (applied.has(m.version)) continue;
       for (const sql of db.caps.dialect === 'sqlite' ? m.sqlite : m.postgres) await tx.run(sql);
+      await m.backfill?.(tx);
       await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,
         m.name,
         Date.now(),
       ]);
-      current = m.version;
+      current = Math.max(current, m.version);
     }
     return current;
   });

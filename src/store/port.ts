@@ -49,6 +49,13 @@ export interface MessageSearch {
   text?: string;
   /** Whole phrase as typed (default: every word must appear, in any order). */
   exactPhrase?: boolean;
+  /**
+   * Matches when any of these phrases appears (case-insensitive substring), in one query: a topic feed's
+   * keywords. Combined with `text` (both must hold) when both are given.
+   */
+  anyOf?: string[];
+  /** Skip counting matches (count is then the page's length): feeds need only the page. */
+  noCount?: boolean;
   caseSensitive?: boolean;
   authors?: string[];
   since?: number; // ms, inclusive
@@ -119,12 +126,19 @@ export interface UserStore extends Crud<User> {
 }
 
 export interface CategoryStore extends Crud<Category> {
+  /** By the name's look-alike key (core/rules.ts nameKey): "lobby" finds "Lobby". */
   getByName(name: string): Promise<Category | undefined>;
   countRooms(id: string): Promise<number>;
 }
 
 export interface RoomStore extends Crud<Room> {
+  /** By the name's look-alike key (core/rules.ts nameKey). */
   getByName(name: string): Promise<Room | undefined>;
+}
+
+export interface AddinStore extends Crud<Addin> {
+  /** By the name's look-alike key (core/rules.ts nameKey). */
+  getByName(name: string): Promise<Addin | undefined>;
 }
 
 export interface MessageStore {
@@ -182,6 +196,30 @@ export interface TokenStore {
 export interface PrefStore {
   get(user: string, label: string): Promise<string | undefined>;
   set(user: string, label: string, content: string): Promise<void>;
+  /** How many preference documents `user` keeps and their total length in characters. */
+  usage(user: string): Promise<{ count: number; chars: number }>;
+}
+
+/** One (user, source address) pair's failed sign-ins (directory/sign-in-throttle.ts). */
+export interface SignInFailure {
+  failures: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface SignInFailureStore {
+  get(userKey: string, source: string): Promise<SignInFailure | undefined>;
+  /** Failures from `source` (every user) last seen at or after `since`, and the oldest such lastAt. */
+  fromSource(source: string, since: number): Promise<{ failures: number; oldestAt: number | null }>;
+  /**
+   * Counts one more failure at `now`; a pair last seen before `restartBefore` starts again from one.
+   * Returns the pair as stored.
+   */
+  record(userKey: string, source: string, now: number, restartBefore: number): Promise<SignInFailure>;
+  clear(userKey: string, source: string): Promise<void>;
+  /** Deletes pairs last seen before `before`, then the oldest pairs beyond `maxRows`; returns how many went. */
+  prune(before: number, maxRows: number): Promise<number>;
+  count(): Promise<number>;
 }
 
 export interface ConfigStore {
@@ -246,7 +284,7 @@ export interface Store {
   readonly groups: Crud<Group>;
   readonly categories: CategoryStore;
   readonly rooms: RoomStore;
-  readonly addins: Crud<Addin>;
+  readonly addins: AddinStore;
   readonly policies: Crud<Policy>;
   readonly endpoints: Crud<Endpoint>;
   readonly config: ConfigStore;
@@ -258,6 +296,7 @@ export interface Store {
   readonly files: FileStoreMeta;
   readonly tokens: TokenStore;
   readonly prefs: PrefStore;
+  readonly signInFailures: SignInFailureStore;
   readonly archive: ArchiveStore;
   /**
    * Runs `fn` with a store whose every read and write is one transaction: all of it commits, or none.

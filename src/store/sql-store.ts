@@ -2,6 +2,7 @@
 // Dialect differences are confined to the two capability functions at the top: id allocation and search.
 import type { Addin, Category, ChatConfig, Endpoint, Group, MessageKind, Policy, Room, User } from '../core/model.js';
 import { DEFAULT_CONFIG } from '../core/model.js';
+import { nameKey } from '../core/rules.js';
 import { isCjkBigram } from './bigrams.js';
 import type { Db, Param, Row } from './db.js';
 import { migrate } from './migrations.js';
@@ -22,16 +23,12 @@ import type {
 // ---- capabilities -----------------------------------------------------------------------------------------
 
 /**
- * A transaction that appends to the id space. On PostgreSQL it first takes a transaction-scoped advisory lock,
- * so the servers of a pool commit ids in order: a reader paging by id never sees a higher id before a lower
- * one that is still to commit. The lock is taken before any row is touched, so it cannot deadlock with row
- * locks. (SQLite has a single writer already.)
+ * A transaction that appends to the id space: in call order, one at a time, ids committed in id order on every
+ * engine and across a pool (Db.serialTx; on PostgreSQL a local FIFO lock then an advisory lock, on SQLite the
+ * single writer).
  */
 function writeTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.tx(async (tx) => {
-    if (tx.caps.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(72627002) AS locked');
-    return fn(tx);
-  });
+  return db.serialTx(fn);
 }
 
 /** Reserves `n` consecutive ids of the shared id space; call it only inside `writeTx`. */
@@ -98,6 +95,31 @@ function searchConditions(db: Db, q: MessageSearch): { from: string; order: stri
         params.push(`%${escapeLike(t)}%`);
       }
     }
+  }
+  const anyOf = (q.anyOf ?? []).filter((t) => t.length > 0);
+  if (anyOf.length > 0) {
+    // One condition for all keywords. SQLite: keywords of 3+ characters through the trigram index in one FTS
+    // OR query, shorter ones by LIKE on the row; PostgreSQL: ILIKE alternatives the trigram index serves.
+    const haystack = "(coalesce(m.body, '') || ' ' || coalesce(m.title, ''))";
+    const alternatives: string[] = [];
+    if (sqlite) {
+      const long = anyOf.filter((t) => [...t].length >= 3);
+      const short = anyOf.filter((t) => [...t].length < 3);
+      if (long.length > 0) {
+        alternatives.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+        params.push(long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR '));
+      }
+      for (const t of short) {
+        alternatives.push(`${haystack} LIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      }
+    } else {
+      for (const t of anyOf) {
+        alternatives.push(`${haystack} ILIKE ? ESCAPE '\\'`);
+        params.push(`%${escapeLike(t)}%`);
+      }
+    }
+    where.push(`(${alternatives.join(' OR ')})`);
   }
   if (q.authors && q.authors.length > 0) {
     where.push(`m.author IN (${q.authors.map(() => '?').join(', ')})`);
@@ -280,6 +302,7 @@ function buildStore(db: Db): Store {
     columns: (c) => ({
       id: c.id,
       name: c.name,
+      name_key: nameKey(c.name),
       description: c.description,
       invitations: int(c.invitations),
       file_upload: int(c.fileUpload),
@@ -300,6 +323,7 @@ function buildStore(db: Db): Store {
     columns: (r) => ({
       id: r.id,
       name: r.name,
+      name_key: nameKey(r.name),
       description: r.description,
       category_id: r.categoryId,
       privacy: r.privacy,
@@ -312,6 +336,16 @@ function buildStore(db: Db): Store {
       presenters: JSON.stringify(r.presenters),
       created_at: r.createdAt,
     }),
+  });
+
+  const addins = crud<Addin>(db, {
+    kind: 'addin',
+    table: 'addins',
+    key: 'name',
+    from: (r) => ({ name: str(r.name), url: str(r.url) }),
+    keyOf: (a) => a.name,
+    order: 'name',
+    columns: (a) => ({ name: a.name, name_key: nameKey(a.name), url: a.url }),
   });
 
   const store: Store = {
@@ -341,7 +375,7 @@ function buildStore(db: Db): Store {
     categories: {
       ...categories,
       async getByName(name) {
-        const r = await db.get('SELECT * FROM categories WHERE name = ?', [name]);
+        const r = await db.get('SELECT * FROM categories WHERE name_key = ?', [nameKey(name)]);
         return r ? categoryFrom(r) : undefined;
       },
       async countRooms(id) {
@@ -352,19 +386,17 @@ function buildStore(db: Db): Store {
     rooms: {
       ...rooms,
       async getByName(name) {
-        const r = await db.get('SELECT * FROM rooms WHERE name = ?', [name]);
+        const r = await db.get('SELECT * FROM rooms WHERE name_key = ?', [nameKey(name)]);
         return r ? roomFrom(r) : undefined;
       },
     },
-    addins: crud<Addin>(db, {
-      kind: 'addin',
-      table: 'addins',
-      key: 'name',
-      from: (r) => ({ name: str(r.name), url: str(r.url) }),
-      keyOf: (a) => a.name,
-      order: 'name',
-      columns: (a) => ({ name: a.name, url: a.url }),
-    }),
+    addins: {
+      ...addins,
+      async getByName(name) {
+        const r = await db.get('SELECT * FROM addins WHERE name_key = ?', [nameKey(name)]);
+        return r ? { name: str(r.name), url: str(r.url) } : undefined;
+      },
+    },
     policies: crud<Policy>(db, {
       kind: 'policy',
       table: 'policies',
@@ -468,17 +500,19 @@ function buildStore(db: Db): Store {
         if (q.roomIds.length === 0) return { messages: [], count: 0, exceededLimit: false };
         const { from, order, where, params } = searchConditions(db, q);
         const cap = q.countLimit ?? q.limit;
-        const countRow = await db.get<{ n: number }>(
-          `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
-          [...params, cap + 1],
-        );
-        const count = Number(countRow?.n ?? 0);
+        const countRow = q.noCount
+          ? undefined
+          : await db.get<{ n: number }>(
+              `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.join(' AND ')} LIMIT ?) AS c`,
+              [...params, cap + 1],
+            );
         const pageWhere = q.beforeId !== undefined ? [...where, 'm.id < ?'] : where;
         const pageParams = q.beforeId !== undefined ? [...params, q.beforeId] : params;
         const rows = await db.all(
           `SELECT ${MESSAGE_COLUMNS} FROM ${from} WHERE ${pageWhere.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`,
           [...pageParams, q.limit],
         );
+        const count = countRow ? Number(countRow.n ?? 0) : rows.length;
         return { messages: rows.map(messageFrom), count: Math.min(count, cap), exceededLimit: count > cap };
       },
       async countAfter(pairs) {
@@ -650,12 +684,65 @@ function buildStore(db: Db): Store {
         const r = await db.get('SELECT content FROM prefs WHERE user_uri = ? AND label = ?', [user, label]);
         return r ? str(r.content) : undefined;
       },
+      async usage(user) {
+        const r = await db.get<{ n: number; c: number | null }>(
+          'SELECT count(*) AS n, sum(length(content)) AS c FROM prefs WHERE user_uri = ?',
+          [user],
+        );
+        return { count: Number(r?.n ?? 0), chars: Number(r?.c ?? 0) };
+      },
       async set(user, label, content) {
         await db.run(
           `INSERT INTO prefs (user_uri, label, content) VALUES (?, ?, ?)
            ON CONFLICT (user_uri, label) DO UPDATE SET content = excluded.content`,
           [user, label, content],
         );
+      },
+    },
+    signInFailures: {
+      async get(userKey, source) {
+        const r = await db.get('SELECT * FROM sign_in_failures WHERE user_key = ? AND source = ?', [userKey, source]);
+        return r ? failureFrom(r) : undefined;
+      },
+      async fromSource(source, since) {
+        const r = await db.get<{ n: number | null; oldest: number | null }>(
+          'SELECT sum(failures) AS n, min(last_at) AS oldest FROM sign_in_failures WHERE source = ? AND last_at >= ?',
+          [source, since],
+        );
+        return {
+          failures: Number(r?.n ?? 0),
+          oldestAt: r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest),
+        };
+      },
+      async record(userKey, source, now, restartBefore) {
+        const r = await db.get(
+          `INSERT INTO sign_in_failures (user_key, source, failures, first_at, last_at) VALUES (?, ?, 1, ?, ?)
+           ON CONFLICT (user_key, source) DO UPDATE SET
+             failures = CASE WHEN sign_in_failures.last_at < ? THEN 1 ELSE sign_in_failures.failures + 1 END,
+             first_at = CASE WHEN sign_in_failures.last_at < ? THEN excluded.first_at ELSE sign_in_failures.first_at END,
+             last_at = excluded.last_at
+           RETURNING failures, first_at, last_at`,
+          [userKey, source, now, now, restartBefore, restartBefore],
+        );
+        return failureFrom(r ?? {});
+      },
+      async clear(userKey, source) {
+        await db.run('DELETE FROM sign_in_failures WHERE user_key = ? AND source = ?', [userKey, source]);
+      },
+      async prune(before, maxRows) {
+        let n = (await db.run('DELETE FROM sign_in_failures WHERE last_at < ?', [before])).changes;
+        const total = Number((await db.get<{ n: number }>('SELECT count(*) AS n FROM sign_in_failures'))?.n ?? 0);
+        if (total > maxRows) {
+          const cut = await db.get<{ t: number }>(
+            'SELECT last_at AS t FROM sign_in_failures ORDER BY last_at DESC LIMIT 1 OFFSET ?',
+            [maxRows],
+          );
+          if (cut) n += (await db.run('DELETE FROM sign_in_failures WHERE last_at <= ?', [Number(cut.t)])).changes;
+        }
+        return n;
+      },
+      async count() {
+        return Number((await db.get<{ n: number }>('SELECT count(*) AS n FROM sign_in_failures'))?.n ?? 0);
       },
     },
     archive: {
@@ -784,6 +871,10 @@ function buildStore(db: Db): Store {
     close: () => db.close(),
   };
   return store;
+}
+
+function failureFrom(r: Row): { failures: number; firstAt: number; lastAt: number } {
+  return { failures: Number(r.failures), firstAt: Number(r.first_at), lastAt: Number(r.last_at) };
 }
 
 function storedFileFrom(r: Row): StoredFile {

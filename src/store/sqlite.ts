@@ -6,9 +6,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { cjkBigrams } from './bigrams.js';
 import { AsyncLock, type Capabilities, type Db, type Param, type Row } from './db.js';
+import { mapSqliteError } from './store-errors.js';
 
 /** The three better-sqlite3 calls this adapter relies on. */
-type Conn = Pick<Database.Database, 'prepare' | 'exec' | 'close' | 'pragma' | 'function'>;
+type Conn = Pick<Database.Database, 'prepare' | 'exec' | 'close' | 'pragma' | 'function' | 'inTransaction'>;
 
 class SqliteDb implements Db {
   readonly caps: Capabilities = { dialect: 'sqlite', fullText: 'fts5-trigram' };
@@ -36,20 +37,32 @@ class SqliteDb implements Db {
 
   async all<T extends Row>(sql: string, params: Param[] = []): Promise<T[]> {
     await this.ready();
-    return this.stmt(sql).all(...params) as T[];
+    try {
+      return this.stmt(sql).all(...params) as T[];
+    } catch (e) {
+      throw mapSqliteError(e);
+    }
   }
 
   async get<T extends Row>(sql: string, params: Param[] = []): Promise<T | undefined> {
     await this.ready();
-    return this.stmt(sql).get(...params) as T | undefined;
+    try {
+      return this.stmt(sql).get(...params) as T | undefined;
+    } catch (e) {
+      throw mapSqliteError(e);
+    }
   }
 
   async run(sql: string, params: Param[] = []): Promise<{ changes: number }> {
     await this.ready();
-    const s = this.stmt(sql);
-    if (!s.reader) return { changes: s.run(...params).changes };
-    s.all(...params);
-    return { changes: 0 };
+    try {
+      const s = this.stmt(sql);
+      if (!s.reader) return { changes: s.run(...params).changes };
+      s.all(...params);
+      return { changes: 0 };
+    } catch (e) {
+      throw mapSqliteError(e);
+    }
   }
 
   async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
@@ -59,18 +72,32 @@ class SqliteDb implements Db {
     // share prepared statements
     (inner as unknown as { cache: Map<string, Database.Statement> }).cache = this.cache;
     try {
-      this.conn.exec('BEGIN IMMEDIATE');
+      try {
+        this.conn.exec('BEGIN IMMEDIATE');
+      } catch (e) {
+        throw mapSqliteError(e);
+      }
       try {
         const out = await fn(inner);
         this.conn.exec('COMMIT');
         return out;
       } catch (e) {
-        this.conn.exec('ROLLBACK');
-        throw e;
+        // A failed COMMIT (disk full) may already have rolled back; a second ROLLBACK must not hide the cause.
+        try {
+          if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
+        } catch {
+          /* the transaction is gone either way */
+        }
+        throw mapSqliteError(e);
       }
     } finally {
       release();
     }
+  }
+
+  /** SQLite has one writer: every transaction already runs alone and in call order. */
+  serialTx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    return this.tx(fn);
   }
 
   async close(): Promise<void> {

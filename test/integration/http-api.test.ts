@@ -307,9 +307,22 @@ describe('REST API', () => {
     assert.equal((await a.admin.grantPolicy(uri('frank'), null)).policy, null);
     await a.admin.removePolicy('tag:quiet');
 
+    // one legacy endpoint per pool: the default one is named in the refusal, and must go first
+    await assert.rejects(a.admin.newEndpoint({ sipAddress: 'sip:groupchat@pchat.local' }), {
+      code: 'ENDPOINT_EXISTS',
+      message: /sip:ocschat@pchat\.local/,
+    });
+    await a.admin.removeEndpoint('sip:ocschat@pchat.local');
     const e = await a.admin.newEndpoint({ sipAddress: 'sip:groupchat@pchat.local', displayName: 'Old Group Chat' });
     assert.equal(e.sipAddress, 'sip:groupchat@pchat.local');
     assert.ok((await a.admin.endpoints()).some((x) => x.sipAddress === 'sip:groupchat@pchat.local'));
+    // the endpoint's address cannot become a user's; --pool / pool is the pool FQDN
+    await assert.rejects(a.admin.addUser({ uri: 'sip:groupchat@pchat.local', password: PASSWORD }), {
+      code: 'NAME_TAKEN',
+    });
+    await assert.rejects(a.admin.newEndpoint({ sipAddress: 'sip:x@pchat.local', pool: 'not a pool' }), {
+      code: 'INVALID_VALUE',
+    });
     await a.admin.removeEndpoint('sip:groupchat@pchat.local');
     await assert.rejects(a.admin.removeEndpoint('sip:groupchat@pchat.local'), { code: 'ENDPOINT_NOT_FOUND' });
 

@@ -3,12 +3,12 @@
 // to failed-over: both servers switch to the backup, chat goes on over the same connections, and nothing that was
 // acknowledged is lost. Then the old primary is rebuilt from the backup and the pool fails back to it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { PchatClient } from '../../src/client/client.js';
 import type { PchatConnection } from '../../src/client/connection.js';
 import type { MessageView } from '../../src/client/types.js';
+import { runPchat as pchat } from '../support/cli.js';
 import { natsUrl } from '../support/nats.js';
 import { PgCluster, requireClusters } from '../support/pg-cluster.js';
 import {
@@ -21,25 +21,6 @@ import {
   tempDataDir,
   uri,
 } from '../support/server.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-function pchat(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function maxMessageId(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });

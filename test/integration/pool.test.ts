@@ -3,11 +3,11 @@
 // server killed with SIGKILL loses no acknowledged message and its clients catch up on another server; a standby
 // server refuses new sign-ins with SERVER_STANDBY and --swap moves the traffic; `pchat pool status` shows them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { PchatClient } from '../../src/client/client.js';
 import type { PchatConnection } from '../../src/client/connection.js';
 import type { MessageView } from '../../src/client/types.js';
+import { runPchat as pchat } from '../support/cli.js';
 import { natsUrl } from '../support/nats.js';
 import { type PgSchema, pgSchema } from '../support/pg.js';
 import {
@@ -21,31 +21,12 @@ import {
   uri,
 } from '../support/server.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-
 interface Peer {
   name: string;
   server: string;
   client: PchatClient;
   conn: PchatConnection;
   got: MessageView[];
-}
-
-function pchat(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('a pool of three servers on PostgreSQL and NATS', async () => {

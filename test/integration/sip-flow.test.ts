@@ -85,14 +85,30 @@ describe('SIP/XCCOS front door', () => {
   });
 
   test('INVITE to a legacy endpoint address works exactly like the pool address; requri gives the chat URI', async () => {
-    await fx.admin.newEndpoint({ sipAddress: `sip:groupchat@${DOMAIN}` });
+    // One endpoint per pool: the default one (ocschat) makes way for the old clients' address.
+    await assert.rejects(fx.admin.newEndpoint({ sipAddress: `sip:groupchat@${DOMAIN}` }), {
+      code: 'ENDPOINT_EXISTS',
+      message: /sip:ocschat@contoso\.com/,
+    });
+    const c0 = await fx.connect('alice');
+    await c0.register();
+    assert.equal((await c0.invite(`sip:ocschat@${DOMAIN}`)).response.status, 200, 'the default endpoint answers');
+    await fx.admin.removeEndpoint(`sip:ocschat@${DOMAIN}`);
+    await fx.admin.newEndpoint({ sipAddress: `sip:groupchat@${DOMAIN}`, displayName: 'Group Chat' });
     const c = await fx.connect('alice');
     await c.register();
-    for (const target of [`sip:groupchat@${DOMAIN}`, fx.server.poolUri, `sip:ocschat@${DOMAIN}`]) {
+    assert.equal((await c.invite(`sip:ocschat@${DOMAIN}`)).response.status, 404, 'the removed endpoint is gone');
+    for (const target of [`sip:groupchat@${DOMAIN}`, fx.server.poolUri]) {
       const { response, dialog } = await c.invite(target);
       assert.equal(response.status, 200, target);
       assert.ok(getTag(response.headers.get('to')), 'the 200 carries our To-tag');
-      assert.match(response.headers.get('to') ?? '', new RegExp(`^<${target}>;tag=`), 'To keeps the INVITEd URI');
+      // the endpoint answers under its display name; the URI is exactly the one INVITEd
+      const shown = target === fx.server.poolUri ? '' : '"Group Chat" ';
+      assert.match(
+        response.headers.get('to') ?? '',
+        new RegExp(`^${shown}<${target}>;tag=`),
+        'To keeps the INVITEd URI',
+      );
       assert.match(response.headers.get('session-expires') ?? '', /^1800;refresher=uac$/);
       assert.ok(response.headers.get('contact'));
       assert.ok(dialog);

@@ -26,8 +26,11 @@ import {
   SipStreamParser,
   serializeSipMessage,
 } from '../../src/transports/sip/codec.js';
+import { mac } from '../../src/transports/sip/ntlm.js';
 import { type SipServer, type SipServerLimits, startSipServer } from '../../src/transports/sip/sip-server.js';
+import { NTLM_REALM, parseAuthValue, SIPAE_SEQ_NUM, signatureInput } from '../../src/transports/sip/sipae.js';
 import { getTag, parseNameAddr } from '../../src/transports/sip/uri.js';
+import { answerChallenge, type NtlmAnswer } from './ntlm-client.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const DEFAULT_TIMEOUT = 3000;
@@ -50,6 +53,15 @@ export interface ServerInfo {
 
 type Waiter = { match: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void };
 
+/** The client's side of an NTLM security association (what SIPE keeps in its registrar context). */
+export interface ClientNtlm {
+  keys: NtlmAnswer['keys'];
+  opaque: string;
+  targetName: string;
+  version: number;
+  cnum: number;
+}
+
 export class SipClient {
   readonly user: string;
   /** Random, like SIPE's; assignable to reproduce clients that seeded rand() in the same second (same tags). */
@@ -69,6 +81,14 @@ export class SipClient {
   private readonly taken = new WeakSet<ServerInfo>();
   private closedFlag = false;
   readonly closed: Promise<void>;
+  /** Set by registerNtlm(): from then on requests and responses are signed and server messages checked. */
+  ntlm: ClientNtlm | undefined;
+  /** Sign the requests / the responses we send (tests turn them off to send unsigned messages). */
+  signOutgoing = true;
+  signResponses = true;
+  /** Server messages whose signature checked out, and those dropped (missing or bad), as SIPE drops them. */
+  signaturesOk = 0;
+  readonly droppedUnsigned: string[] = [];
 
   private constructor(
     private readonly socket: net.Socket | tls.TLSSocket,
@@ -120,6 +140,10 @@ export class SipClient {
   }
 
   private onMessage(msg: SipMessage): void {
+    if (this.ntlm && !this.checkSignature(msg)) {
+      this.droppedUnsigned.push(msg.kind === 'request' ? msg.method : String(msg.status));
+      return;
+    }
     this.arrivals.push(
       msg.kind === 'request'
         ? `${msg.method} ${msg.body.toString('utf8')}`
@@ -138,7 +162,53 @@ export class SipClient {
   }
 
   send(msg: SipMessage): void {
+    const wanted = msg.kind === 'request' ? this.signOutgoing : this.signResponses;
+    if (this.ntlm && wanted && !msg.headers.has('authorization')) this.sign(msg);
     this.socket.write(serializeSipMessage(msg));
+  }
+
+  /** Adds the signed Authorization header SIPE adds to every message once NTLM completed. */
+  sign(msg: SipMessage, cnum?: number): void {
+    const n = this.ntlm;
+    if (!n) return;
+    n.cnum = cnum ?? n.cnum + 1;
+    const crand = randomBytes(4).toString('hex');
+    const input = signatureInput(msg, {
+      scheme: 'NTLM',
+      rand: crand,
+      num: String(n.cnum),
+      realm: NTLM_REALM,
+      targetName: n.targetName,
+      version: n.version,
+    });
+    const sig = mac(n.keys.flags, n.keys.clientSignKey, n.keys.clientSealKey, SIPAE_SEQ_NUM, Buffer.from(input));
+    msg.headers.set(
+      'Authorization',
+      `NTLM qop="auth", opaque="${n.opaque}", realm="${NTLM_REALM}", targetname="${n.targetName}", crand="${crand}", cnum="${n.cnum}", response="${sig.toString('hex')}"`,
+    );
+  }
+
+  /** SIPE's check of an incoming message: a valid rspauth, or (REGISTER responses and 401s only) none at all. */
+  private checkSignature(msg: SipMessage): boolean {
+    const n = this.ntlm as ClientNtlm;
+    const info = parseAuthValue(msg.headers.get('authentication-info'));
+    const rspauth = info?.params.get('rspauth');
+    if (rspauth === undefined || !info) {
+      const isRegister = msg.kind === 'response' && parseCSeq(msg.headers.get('cseq'))?.method === 'REGISTER';
+      return msg.kind === 'response' && (msg.status === 401 || isRegister);
+    }
+    const input = signatureInput(msg, {
+      scheme: info.scheme,
+      rand: info.params.get('srand') ?? '',
+      num: info.params.get('snum') ?? '',
+      realm: info.params.get('realm') ?? '',
+      targetName: info.params.get('targetname') ?? '',
+      version: n.version,
+    });
+    const sig = mac(n.keys.flags, n.keys.serverSignKey, n.keys.serverSealKey, SIPAE_SEQ_NUM, Buffer.from(input));
+    if (sig.toString('hex').toUpperCase() !== rspauth.toUpperCase()) return false;
+    this.signaturesOk++;
+    return true;
   }
 
   sendRaw(data: string | Buffer): void {
@@ -207,9 +277,71 @@ export class SipClient {
   async register(opts: { password?: string; expires?: number } = {}): Promise<SipResponse> {
     const expires = opts.expires ?? 900;
     const first = await this.request(this.registerRequest(expires));
+    if (first.status === 401) {
+      // NTLM and Digest both offered: answer the Digest one in an Authorization header.
+      const challenge = first.headers.getAll('www-authenticate').find((v) => /^Digest\s/i.test(v));
+      if (!challenge) return first;
+      const req = this.registerRequest(expires);
+      req.headers.set('Authorization', this.digestAnswer(challenge, opts.password ?? this.password));
+      return this.request(req);
+    }
     if (first.status !== 407) return first;
     const challenge = first.headers.get('proxy-authenticate') ?? '';
     return this.request(this.registerRequest(expires, this.digestAnswer(challenge, opts.password ?? this.password)));
+  }
+
+  /**
+   * The [MS-SIPAE] NTLM sign-in as SIPE performs it: REGISTER → 401 NTLM → REGISTER with an empty gssapi-data
+   * → 401 with the CHALLENGE → REGISTER with the AUTHENTICATE (signed, protocol version 4) → final response.
+   * `user`/`domain` are the NTLM names (SIPE: the sign-in name and an empty domain).
+   */
+  async registerNtlm(
+    opts: { password?: string; user?: string; domain?: string; expires?: number } = {},
+  ): Promise<SipResponse> {
+    const expires = opts.expires ?? 900;
+    const first = await this.request(this.registerRequest(expires));
+    if (first.status !== 401) return first;
+    const offer = first.headers
+      .getAll('www-authenticate')
+      .map(parseAuthValue)
+      .find((v) => v?.scheme === 'NTLM');
+    if (!offer) return first;
+    const target = offer.params.get('targetname') ?? '';
+    const version = Number(offer.params.get('version') ?? '3');
+    const start = this.registerRequest(expires);
+    start.headers.set(
+      'Authorization',
+      `NTLM qop="auth", realm="${NTLM_REALM}", targetname="${target}", gssapi-data="", version=${version}`,
+    );
+    const second = await this.request(start);
+    const challenge = second.headers
+      .getAll('www-authenticate')
+      .map(parseAuthValue)
+      .find((v) => v?.scheme === 'NTLM');
+    const data = challenge?.params.get('gssapi-data');
+    if (second.status !== 401 || !challenge || !data) return second;
+    const opaque = challenge.params.get('opaque') ?? '';
+    const answer = answerChallenge(Buffer.from(data, 'base64'), {
+      user: opts.user ?? this.user.replace(/^sip:/, ''),
+      domain: opts.domain ?? '',
+      password: opts.password ?? this.password,
+    });
+    this.ntlm = { keys: answer.keys, opaque, targetName: target, version, cnum: 0 };
+    const final = this.registerRequest(expires);
+    const gssapi = `gssapi-data="${answer.authenticate.toString('base64')}"`;
+    let signature = '';
+    if (version > 3) {
+      this.sign(final);
+      const signed = parseAuthValue(final.headers.get('authorization'));
+      signature = `, crand="${signed?.params.get('crand')}", cnum="${signed?.params.get('cnum')}", response="${signed?.params.get('response')}"`;
+    }
+    final.headers.set(
+      'Authorization',
+      `NTLM qop="auth", opaque="${opaque}", realm="${NTLM_REALM}", targetname="${target}", ${gssapi}, version=${version}${signature}`,
+    );
+    const res = await this.request(final);
+    if (res.status !== 200) this.ntlm = undefined;
+    return res;
   }
 
   /** A Proxy-Authorization value for a challenge, computed as SIPE does. */
@@ -386,7 +518,7 @@ export interface SipFixture {
   roomUri(id: string): string;
   connect(user: string, password?: string): Promise<SipClient>;
   /** A registered client in the long-lived chat dialog (REGISTER, SUBSCRIBE, pool INVITE, requri, BYE, chat INVITE). */
-  login(user: string): Promise<{ client: SipClient; dialog: ClientDialog }>;
+  login(user: string, opts?: { ntlm?: boolean }): Promise<{ client: SipClient; dialog: ClientDialog }>;
   /** A chat-service session opened directly, standing in for a WebSocket user; collects its events. */
   webUser(user: string): Session & { events: ChatEvent[] };
   close(): Promise<void>;
@@ -398,7 +530,7 @@ export interface SipFixture {
  */
 export async function startSipFixture(
   limits: Partial<SipServerLimits> = {},
-  sip: { tlsCert?: string; tlsKey?: string; tlsPort?: number } = {},
+  sip: { tlsCert?: string; tlsKey?: string; tlsPort?: number; auth?: 'ntlm' | 'digest' | 'both' } = {},
   /** The per-user budget shared with the other doors (none: only the per-connection INFO bucket). */
   limiter?: UserRateLimiter,
 ): Promise<SipFixture> {
@@ -407,7 +539,8 @@ export async function startSipFixture(
     {
       dataDir: dir,
       domain: DOMAIN,
-      sip: { host: '127.0.0.1', port: 0, realm: 'pchat', poolUser: 'pchatpool', ...sip },
+      // Digest only unless a test asks for NTLM: the Digest tests expect SIPE's 407 exchange.
+      sip: { host: '127.0.0.1', port: 0, realm: 'pchat', poolUser: 'pchatpool', auth: 'digest', ...sip },
     },
     {},
   );
@@ -441,6 +574,7 @@ export async function startSipFixture(
     domain: DOMAIN,
     tokenTtlSeconds: 3600,
     pollMs: 20,
+    throttle: { baseDelayMs: 10 * 60_000 },
   });
   await chat.start();
   const server = await startSipServer({ config, chat, admin, limits, ...(limiter ? { limiter } : {}) });
@@ -462,9 +596,9 @@ export async function startSipFixture(
     rooms,
     roomUri,
     connect,
-    async login(user) {
+    async login(user, opts = {}) {
       const client = await connect(user);
-      const reg = await client.register();
+      const reg = opts.ntlm ? await client.registerNtlm() : await client.register();
       if (reg.status !== 200) throw new Error(`REGISTER ${user}: ${reg.status}`);
       const sub = await client.subscribe();
       const pool = /DefaultPersistentChatPoolUri">([^<]+)</.exec(sub.body.toString())?.[1];

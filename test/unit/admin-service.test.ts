@@ -343,14 +343,22 @@ describe('AdminService', () => {
       assert.deepEqual(await admin.listEndpoints(), [
         { sipAddress: 'sip:ocschat@contoso.com', displayName: 'Persistent Chat', pool: 'pool1' },
       ]);
+      // one legacy endpoint per pool: a second is refused, naming the one there is
+      await assert.rejects(admin.newEndpoint({ sipAddress: 'Chat@Contoso.com', displayName: 'Chat' }), (e: unknown) => {
+        assert.ok(e instanceof PchatError);
+        assert.equal(e.code, 'ENDPOINT_EXISTS');
+        assert.match(e.message, /pool pool1 already has the legacy endpoint sip:ocschat@contoso\.com/);
+        return true;
+      });
+      await admin.removeEndpoint('sip:ocschat@contoso.com');
       const e = await admin.newEndpoint({ sipAddress: 'Chat@Contoso.com', displayName: 'Chat' });
       assert.deepEqual(e, { sipAddress: 'sip:chat@contoso.com', displayName: 'Chat', pool: 'pool1' });
-      assert.equal((await admin.listEndpoints()).length, 2);
-      await admin.removeEndpoint('sip:ocschat@contoso.com');
       assert.deepEqual(
         (await admin.listEndpoints()).map((x) => x.sipAddress),
         ['sip:chat@contoso.com'],
       );
+      // an endpoint's address cannot become a user's
+      await rejects(admin.addUser('sip:chat@contoso.com', {}), 'NAME_TAKEN');
       // With an endpoint present, the default is not re-created.
       await admin.ensureDefaultEndpoint();
       assert.equal((await admin.listEndpoints()).length, 1);
@@ -551,6 +559,21 @@ describe('AdminService: a rejected call changes nothing', () => {
       name: 'newEndpoint in another pool',
       code: 'INVALID_VALUE',
       call: (a) => a.newEndpoint({ sipAddress: 'sip:chat2@contoso.com', pool: 'elsewhere' }),
+    },
+    {
+      name: 'newEndpoint: a second one for the pool',
+      code: 'ENDPOINT_EXISTS',
+      call: (a) => a.newEndpoint({ sipAddress: 'sip:chat2@contoso.com' }),
+    },
+    {
+      name: 'newEndpoint: --pool not an FQDN',
+      code: 'INVALID_VALUE',
+      call: (a) => a.newEndpoint({ sipAddress: 'sip:chat2@contoso.com', pool: 'not a pool' }),
+    },
+    {
+      name: 'addUser on the endpoint address',
+      code: 'NAME_TAKEN',
+      call: (a) => a.addUser('sip:ocschat@contoso.com', {}),
     },
     {
       name: 'newEndpoint by a non-admin',

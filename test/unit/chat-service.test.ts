@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { AdminService } from '../../src/admin/admin-service.js';
-import { ChatService, LOGIN_FAILURES } from '../../src/chat/chat-service.js';
+import { ChatService, THROTTLE_DEFAULTS } from '../../src/chat/chat-service.js';
 import type { ChatEvent, Session } from '../../src/chat/types.js';
 import { parseListEdit } from '../../src/core/principals.js';
+import { scryptCount } from '../../src/directory/passwords.js';
 import { FileStore } from '../../src/files/file-store.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/port.js';
@@ -77,6 +78,8 @@ describe('chat service', () => {
       domain: 'contoso.com',
       tokenTtlSeconds: 3600,
       pollMs: 20,
+      // a delay long enough that the test cannot outrun it on a slow machine
+      throttle: { baseDelayMs: 10 * 60_000 },
     });
     await chat.start();
   });
@@ -96,12 +99,28 @@ describe('chat service', () => {
     await assert.rejects(chat.authenticate('not-a-token'), { code: 'TOKEN_INVALID' });
   });
 
-  test('repeated wrong passwords lock one user out for the window, and only that user', async () => {
-    for (let i = 0; i < LOGIN_FAILURES; i++) {
-      await assert.rejects(chat.signIn('sip:dave@contoso.com', `wrong ${i}`), { code: 'AUTH_FAILED' });
+  test('repeated wrong passwords from one address slow that user down there, and only there', async () => {
+    const stranger = '198.51.100.7';
+    for (let i = 0; i < THROTTLE_DEFAULTS.free; i++) {
+      await assert.rejects(chat.signIn('sip:dave@contoso.com', `wrong ${i}`, stranger), { code: 'AUTH_FAILED' });
     }
-    await assert.rejects(chat.signIn('sip:dave@contoso.com', PW), { code: 'RATE_LIMITED' });
-    assert.equal((await chat.signIn('sip:carol@contoso.com', PW)).user, 'sip:carol@contoso.com');
+    await assert.rejects(chat.signIn('sip:dave@contoso.com', PW, stranger), { code: 'RATE_LIMITED' });
+    // dave from his own address, and another user from the stranger's, are not affected
+    assert.equal((await chat.signIn('sip:dave@contoso.com', PW, '192.0.2.1')).user, 'sip:dave@contoso.com');
+    assert.equal((await chat.signIn('sip:carol@contoso.com', PW, stranger)).user, 'sip:carol@contoso.com');
+  });
+
+  test('an unknown user, a malformed name and a wrong password cost the same scrypt work', async () => {
+    const work = async (user: string, password: string) => {
+      const n = scryptCount();
+      await assert.rejects(chat.signIn(user, password, '192.0.2.99'), { code: 'AUTH_FAILED' });
+      return scryptCount() - n;
+    };
+    const known = await work('sip:carol@contoso.com', 'wrong password');
+    assert.equal(known, 1);
+    assert.equal(await work('sip:nobody@contoso.com', 'wrong password'), known);
+    assert.equal(await work('not a sip uri at all', 'wrong password'), known);
+    assert.equal(await work('sip:eve@contoso.com', 'wrong password'), known);
   });
 
   test('members join with history and roster; posts reach everyone, the sender included, after commit', async () => {
@@ -337,9 +356,13 @@ describe('chat service', () => {
         return s;
       });
       for (const s of sessions) await sliced.join(s, [auditId]);
-      // the join notices themselves went out in slices, ahead of anything later
-      await new Promise((r) => setTimeout(r, 20));
+      // the join notices themselves went out in slices, ahead of anything later: the i-th joiner hears the
+      // joins of the 3 - i after it (waited for, not timed: slices go out a turn at a time on a busy machine)
+      const joinsOf = (i: number) => (seen.get(sessions[i] as Session) ?? []).filter((t) => t === 'join').length;
+      for (let until = Date.now() + 5000; [0, 1, 2].some((i) => joinsOf(i) < 3 - i) && Date.now() < until; )
+        await new Promise((r) => setTimeout(r, 5));
       assert.deepEqual(seen.get(sessions[0] as Session), ['join', 'join', 'join']);
+      assert.deepEqual([1, 2, 3].map(joinsOf), [2, 1, 0]);
       const alice = sessions[0] as Session;
       const dave = sessions[3] as Session;
       for (const got of seen.values()) got.length = 0;

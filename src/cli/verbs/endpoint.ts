@@ -33,17 +33,22 @@ export const endpointNoun: NounDef = {
   summary: 'legacy chat endpoints (the address old Group Chat clients look up)',
   verbs: {
     new: {
-      summary: 'create an endpoint',
+      summary: "create the pool's endpoint (one per pool: remove the old one first)",
       args: '[URI]',
       maxPositionals: 1,
       options: [
         SIP,
-        { name: 'display-name', kind: 'string', value: 'TEXT', description: 'name shown to clients' },
+        {
+          name: 'display-name',
+          kind: 'string',
+          value: 'TEXT',
+          description: 'the contact name clients show for it (default "Persistent Chat")',
+        },
         {
           name: 'pool',
           kind: 'string',
-          value: 'NAME',
-          description: "the pool it reaches (default: this pool's domain)",
+          value: 'FQDN',
+          description: "the pool's FQDN, like -PersistentChatPoolFqdn (default: sip.targetName, else the domain)",
         },
       ],
       replaces: 'New-CsPersistentChatEndpoint',

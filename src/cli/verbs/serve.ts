@@ -48,6 +48,24 @@ export const serveVerb: VerbDef = {
       value: 'URL',
       description: 'the URL clients use for this server (env PCHAT_PUBLIC_URL)',
     },
+    {
+      name: 'sip-tls-port',
+      kind: 'string',
+      value: 'PORT',
+      description: 'SIP over TLS port (default 5061, env PCHAT_SIP_TLS_PORT); needs a certificate',
+    },
+    {
+      name: 'sip-auth',
+      kind: 'string',
+      value: 'ntlm|digest|both',
+      description: 'sign-in schemes of the SIP door (default both, env PCHAT_SIP_AUTH)',
+    },
+    {
+      name: 'self-signed-tls',
+      kind: 'flag',
+      description:
+        'make and use a self-signed certificate for SIP over TLS (first try only; see docs/legacy-clients.md)',
+    },
   ],
   example:
     'pchat serve --data /var/lib/pchat --domain contoso.com --port 8080\n' +
@@ -55,7 +73,14 @@ export const serveVerb: VerbDef = {
     '  pchat serve --db postgres://pchat@db1/pchat --bus nats://nats1:4222 --server-id fe1 --workers 2',
   async run(ctx) {
     const o = ctx.opts;
+    const sip: Record<string, unknown> = {};
     const sipPort = optString(o, 'sip-port');
+    const sipTlsPort = optString(o, 'sip-tls-port');
+    const sipAuth = optString(o, 'sip-auth');
+    if (sipPort !== undefined) sip.port = sipPort;
+    if (sipTlsPort !== undefined) sip.tlsPort = sipTlsPort;
+    if (sipAuth !== undefined) sip.auth = sipAuth;
+    if (o['self-signed-tls'] === true) sip.selfSignedTls = true;
     const flags: Record<string, unknown> = {
       dataDir: optString(o, 'data'),
       db: optString(o, 'db'),
@@ -67,7 +92,7 @@ export const serveVerb: VerbDef = {
       pool: optString(o, 'pool'),
       backupDb: optString(o, 'backup-db'),
       publicUrl: optString(o, 'public-url'),
-      ...(sipPort !== undefined ? { sip: { port: sipPort } } : {}),
+      ...(Object.keys(sip).length > 0 ? { sip } : {}),
     };
     // Loaded here, not at the top: help and the admin verbs need neither the config schema nor the server.
     const { loadConfig } = await import('../../config/config.js');

@@ -85,6 +85,18 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     bodyLimit: MAX_JSON_BODY,
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: false,
+    // Errors Fastify raises before routing (a URL with bad percent-encoding, FST_ERR_BAD_URL) skip the error
+    // handler; they get the same documented body as every other refusal.
+    frameworkErrors: (e, _req, reply) => {
+      const { err, status } = httpError(e);
+      metrics.refused.inc({ door: 'http', code: err.code });
+      const r = reply as unknown as FastifyReply;
+      void r
+        .status(status)
+        .header('cache-control', 'no-store')
+        .type('application/json; charset=utf-8')
+        .send(errorBody(err));
+    },
     serverFactory: (handler) => createServer({ maxHeaderSize }, handler),
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { asPchatError, ERRORS, invalid, PchatError } from '../../core/errors.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; details?: Record<string, unknown> };
 }
 
 interface SchemaIssue {
@@ -68,7 +68,14 @@ export function httpError(e: unknown): { err: PchatError; status: number } {
 }
 
 export function errorBody(err: PchatError): ErrorBody {
-  return { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.field ? { field: err.field } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    },
+  };
 }
 
 /** Converts anything thrown (zod issues included) into a PchatError. */

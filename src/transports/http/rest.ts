@@ -74,7 +74,8 @@ export function mountChatRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const out = await chat.signIn(req.body.user, req.body.password);
+      // the client address counts failed sign-ins per (user, source): see directory/sign-in-throttle.ts
+      const out = await chat.signIn(req.body.user, req.body.password, req.ip);
       reply.status(201);
       return out;
     },

@@ -18,7 +18,19 @@ import { type Logger, silentLogger } from '../../observability/log.js';
 import { XccosSession } from '../xccos/xccos-session.js';
 import { createRequest, createResponse, parseCSeq, type SipRequest, type SipResponse } from './codec.js';
 import { type ConnectionState, chatEnabled } from './registrar.js';
-import { addressOfRecord, getTag, parseNameAddr } from './uri.js';
+import { addressOfRecord, formatNameAddr, getTag, parseNameAddr } from './uri.js';
+
+type ResponseOpts = Parameters<typeof createResponse>[2] & {
+  /** Replaces the echoed To (a display name added; the URI and tag are the dialog's). */
+  to?: string;
+};
+
+/** `value` (a To header) with `name` as its display name, unless it already has one. */
+function withDisplayName(value: string, name: string): string {
+  const addr = parseNameAddr(value);
+  if (!addr || addr.displayName) return value;
+  return formatNameAddr({ displayName: name, uri: addr.uri, params: addr.params });
+}
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE';
 
@@ -30,6 +42,8 @@ export interface ServiceAddresses {
   readonly chatServerUri: string;
   /** What an INVITE to `uri` opens: the lookup dialog, the chat dialog, or nothing (404). */
   classify(uri: string): Promise<'pool' | 'chat' | undefined>;
+  /** The legacy endpoint at `uri` (its display name is what clients show for the contact), if it is one. */
+  endpoint(uri: string): Promise<{ sipAddress: string; displayName: string } | undefined>;
 }
 
 /**
@@ -52,6 +66,11 @@ export function serviceAddresses(opts: { poolUser: string; domain: string; admin
       if (aor === poolUri) return 'pool';
       const endpoints = await opts.admin.listEndpoints();
       return endpoints.some((e) => e.sipAddress.toLowerCase() === aor) ? 'pool' : undefined;
+    },
+    async endpoint(uri) {
+      const aor = addressOfRecord(uri);
+      if (!aor) return undefined;
+      return (await opts.admin.listEndpoints()).find((e) => e.sipAddress.toLowerCase() === aor);
     },
   };
 }
@@ -96,6 +115,8 @@ export interface DialogManagerOptions {
 interface Dialog {
   readonly callId: string;
   readonly kind: 'pool' | 'chat';
+  /** The legacy endpoint address the client INVITEd, when it did (its removal ends the dialog). */
+  readonly endpoint: string | undefined;
   readonly localTag: string;
   readonly remoteTag: string | undefined;
   /** Our From on server INFOs: the client's To (the URI it INVITEd) with our tag. */
@@ -139,8 +160,10 @@ export class DialogManager {
     return `<sip:${this.opts.localHost}:${this.opts.localPort};transport=${this.conn.transport}>`;
   }
 
-  private respond(req: SipRequest, status: number, opts: Parameters<typeof createResponse>[2] = {}): void {
-    this.conn.send(createResponse(req, status, opts));
+  private respond(req: SipRequest, status: number, opts: ResponseOpts = {}): void {
+    const res = createResponse(req, status, opts);
+    if (opts.to) res.headers.set('To', opts.to);
+    this.conn.send(res);
   }
 
   /** Handles INVITE, ACK, BYE, CANCEL, UPDATE, INFO and in-dialog OPTIONS. */
@@ -204,6 +227,20 @@ export class DialogManager {
     for (const dialog of [...this.dialogs.values()]) this.drop(dialog, reason);
   }
 
+  /**
+   * Ends (with a BYE to the client) the dialogs opened to a legacy endpoint address that no longer exists.
+   * `exists` holds the current endpoint addresses, lower-cased. Returns how many were ended.
+   */
+  closeRemovedEndpoints(exists: ReadonlySet<string>): number {
+    let n = 0;
+    for (const dialog of [...this.dialogs.values()]) {
+      if (dialog.endpoint === undefined || exists.has(dialog.endpoint.toLowerCase())) continue;
+      this.bye(dialog, `endpoint ${dialog.endpoint} removed`);
+      n++;
+    }
+    return n;
+  }
+
   /** Ends every dialog from our side with a BYE (the user's credential was revoked). */
   byeAll(reason: string): void {
     for (const dialog of [...this.dialogs.values()]) this.bye(dialog, reason);
@@ -229,9 +266,11 @@ export class DialogManager {
     const pending = { req, cancelled: false };
     this.pendingInvites.set(key, pending);
     let kind: 'pool' | 'chat' | undefined;
+    let endpoint: { sipAddress: string; displayName: string } | undefined;
     let enabled = false;
     try {
       kind = await this.opts.addresses.classify(req.uri);
+      if (kind === 'pool') endpoint = await this.opts.addresses.endpoint(req.uri);
       if (kind) enabled = await chatEnabled(this.opts.chat, user);
     } finally {
       this.pendingInvites.delete(key);
@@ -244,12 +283,17 @@ export class DialogManager {
     if (this.dialogs.has(callId)) return this.respond(req, 491);
     if (this.dialogs.size >= this.limits.maxDialogs) return this.respond(req, 486, { reason: 'Too many dialogs' });
     const from = req.headers.get('from') ?? '';
-    const to = req.headers.get('to') ?? '';
+    // A legacy endpoint answers under its display name (the name the old clients show for the contact); the
+    // URI stays exactly the one the client INVITEd, which is what SIPE matches on.
+    const to = endpoint
+      ? withDisplayName(req.headers.get('to') ?? '', endpoint.displayName)
+      : (req.headers.get('to') ?? '');
     const localTag = randomBytes(8).toString('hex');
     const contact = parseNameAddr(req.headers.get('contact') ?? '')?.uri ?? parseNameAddr(from)?.uri ?? '';
     const dialog: Dialog = {
       callId,
       kind,
+      endpoint: endpoint?.sipAddress,
       localTag,
       remoteTag: getTag(from),
       localParty: `${to};tag=${localTag}`,
@@ -275,7 +319,7 @@ export class DialogManager {
     this.respond(req, 200, this.inviteOk(req, dialog));
   }
 
-  private inviteOk(req: SipRequest, dialog: Dialog): Parameters<typeof createResponse>[2] {
+  private inviteOk(req: SipRequest, dialog: Dialog): ResponseOpts {
     const headers: [string, string][] = [...this.sessionHeaders(), ['Allow', ALLOW]];
     let body: string | undefined;
     if (req.body.length > 0 && /application\/sdp/i.test(req.headers.get('content-type') ?? '')) {
@@ -291,7 +335,7 @@ export class DialogManager {
         '',
       ].join('\r\n');
     }
-    return { toTag: dialog.localTag, headers, body };
+    return { toTag: dialog.localTag, to: dialog.localParty, headers, body };
   }
 
   private sessionHeaders(): [string, string][] {

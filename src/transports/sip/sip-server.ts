@@ -4,6 +4,7 @@
 // layer. Closing a connection ends its dialogs and chat sessions, so the user leaves their rooms.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AdminService } from '../../admin/admin-service.js';
 import type { ChatService } from '../../chat/chat-service.js';
 import type { UserRateLimiter } from '../../chat/user-rate-limiter.js';
@@ -13,6 +14,8 @@ import { createResponse, parseCSeq, type SipLimits, type SipMessage, type SipReq
 import { ALLOW, type DialogLimits, DialogManager, serviceAddresses } from './dialogs.js';
 import { handleSubscribe } from './provisioning.js';
 import { type ConnectionState, chatEnabled, newConnectionState, Registrar } from './registrar.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
+import { parseAuthValue } from './sipae.js';
 import { type SipConnection, type SipListener, startSipListener } from './transport.js';
 
 export interface SipServerLimits extends DialogLimits {
@@ -25,6 +28,8 @@ export interface SipServerLimits extends DialogLimits {
   maxBodyBytes: number;
   /** Longest registration granted, seconds. */
   maxRegisterExpires: number;
+  /** How often the legacy endpoints are re-read; dialogs to a removed endpoint are then ended. */
+  endpointCheckMs: number;
 }
 
 export const DEFAULT_SIP_SERVER_LIMITS: Omit<SipServerLimits, keyof DialogLimits> = {
@@ -33,6 +38,7 @@ export const DEFAULT_SIP_SERVER_LIMITS: Omit<SipServerLimits, keyof DialogLimits
   maxHeaderBytes: 16 * 1024,
   maxBodyBytes: 256 * 1024,
   maxRegisterExpires: 3600,
+  endpointCheckMs: 5000,
 };
 
 export interface SipServerOptions {
@@ -71,11 +77,23 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   const limits: Partial<SipServerLimits> = opts.limits ?? {};
   const domain = config.domain.toLowerCase();
   const addresses = serviceAddresses({ poolUser: config.sip.poolUser, domain, admin });
+  const targetName = (config.sip.targetName ?? domain).toLowerCase();
+  const netbios = (domain.split('.')[0] ?? 'PCHAT').slice(0, 15).toUpperCase() || 'PCHAT';
   const registrar = new Registrar({
     chat,
     realm: config.sip.realm,
     digestSecret: opts.digestSecret ?? randomBytes(32),
     maxExpires: limits.maxRegisterExpires ?? DEFAULT_SIP_SERVER_LIMITS.maxRegisterExpires,
+    auth: config.sip.auth,
+    ntlm: {
+      targetName,
+      names: {
+        netbiosDomain: netbios,
+        netbiosComputer: (targetName.split('.')[0] ?? netbios).slice(0, 15).toUpperCase(),
+        dnsDomain: domain,
+        dnsComputer: targetName,
+      },
+    },
     log,
   });
   // SIPE's fallback chat address is ocschat@<domain>: make sure the pool answers it out of the box.
@@ -87,10 +105,13 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   };
   const localHost = isWildcard(config.sip.host) ? domain : config.sip.host;
   const open = new Set<SipConnection>();
+  const managers = new Set<DialogManager>();
 
   const accept = (localPort: number) => (conn: SipConnection) => {
     open.add(conn);
     const state = newConnectionState(conn);
+    // Once an NTLM sign-in completed, everything the server sends on the connection is signed.
+    conn.beforeSend = (msg) => state.ntlm?.sign(msg);
     const dialogs = new DialogManager({
       state,
       chat,
@@ -102,6 +123,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       log,
       ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
+    managers.add(dialogs);
     // A password change ends the registration: every dialog gets a BYE, and the client must register again
     // with the new password before it may do anything else.
     const offRevoked = chat.events.on(
@@ -116,6 +138,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
     conn.onClose((reason) => {
       offRevoked();
       open.delete(conn);
+      managers.delete(dialogs);
       dialogs.closeAll(`connection closed (${reason})`);
       if (state.user) log.debug('sip connection closed', { user: state.user, reason });
     });
@@ -132,6 +155,14 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
   const route = async (msg: SipMessage, state: ConnectionState, dialogs: DialogManager): Promise<void> => {
     const conn = state.conn;
     if (msg.kind === 'response') {
+      // After an NTLM sign-in the client signs its responses too; an unsigned or forged one is dropped.
+      if (state.ntlm) {
+        const check = state.ntlm.verify(msg);
+        if (!check.ok) {
+          log.info('sip response signature refused', { reason: check.reason, conn: conn.id, status: msg.status });
+          return;
+        }
+      }
       dialogs.handleResponse(msg);
       return;
     }
@@ -141,9 +172,25 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       if (req.method !== 'ACK') conn.send(createResponse(req, 400, { reason: problem }));
       return;
     }
+    // After an NTLM sign-in every request must carry a valid, fresh signature ([MS-SIPAE]). The one exception
+    // is a REGISTER starting a new NTLM sign-in (no credentials, or an empty gssapi-data): SIPE re-authenticates
+    // that way, and the registrar only replaces the association when the new handshake succeeds.
+    let signed = false;
+    if (state.ntlm && !(req.method === 'REGISTER' && startsNtlmHandshake(req))) {
+      const check = state.ntlm.verify(req);
+      if (!check.ok) {
+        log.info('sip request signature refused', { reason: check.reason, conn: conn.id, method: req.method });
+        if (req.method !== 'ACK') {
+          const text = check.reason === 'replayed' ? 'Replayed message' : 'Message signature missing or invalid';
+          conn.send(createResponse(req, 403, { reason: text, headers: [['Warning', `399 pchat "${text}"`]] }));
+        }
+        return;
+      }
+      signed = true;
+    }
     if (req.method === 'REGISTER') {
       const before = state.user;
-      const outcome = await registrar.handle(req, state);
+      const outcome = await registrar.handle(req, state, signed);
       // Dialogs belong to the user who opened them: unregistering, or registering as someone else, ends them.
       if (before !== undefined && state.user !== before) dialogs.closeAll('unregistered');
       conn.send(outcome.response);
@@ -182,8 +229,20 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
     listeners.push(tcp);
     tcpAccept = accept(tcp.port);
     let tlsPort: number | undefined;
-    if (config.sip.tlsCert && config.sip.tlsKey) {
-      const tlsOpts = { cert: readFileSync(config.sip.tlsCert), key: readFileSync(config.sip.tlsKey) };
+    let certFile = config.sip.tlsCert;
+    let keyFile = config.sip.tlsKey;
+    if (!(certFile && keyFile) && config.sip.selfSignedTls) {
+      const made = await ensureSelfSignedCertificate(join(config.dataDir, 'tls'), [targetName, domain]);
+      certFile = made.cert;
+      keyFile = made.key;
+      log.warn('sip tls uses a self-signed certificate: fine for a first try, not for clients that verify it', {
+        cert: made.cert,
+        created: made.created,
+        see: 'docs/legacy-clients.md#tls-certificates',
+      });
+    }
+    if (certFile && keyFile) {
+      const tlsOpts = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
       let tlsAccept: (conn: SipConnection) => void = (conn) => conn.close();
       const tls = await startSipListener(
         {
@@ -201,6 +260,25 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       tlsPort = tls.port;
     }
     log.info('sip listening', { host: config.sip.host, port: tcp.port, tlsPort, poolUri: addresses.poolUri });
+    // Removing a legacy endpoint (CLI, REST, another server of the pool) ends the dialogs opened to it.
+    let checking = false;
+    const endpointTimer = setInterval(() => {
+      if (checking || managers.size === 0) return;
+      checking = true;
+      admin
+        .listEndpoints()
+        .then((list) => {
+          const exists = new Set(list.map((e) => e.sipAddress.toLowerCase()));
+          let ended = 0;
+          for (const m of managers) ended += m.closeRemovedEndpoints(exists);
+          if (ended > 0) log.info('sip dialogs of removed endpoints ended', { dialogs: ended });
+        })
+        .catch((e: unknown) => log.warn('sip endpoint check failed', { err: e }))
+        .finally(() => {
+          checking = false;
+        });
+    }, limits.endpointCheckMs ?? DEFAULT_SIP_SERVER_LIMITS.endpointCheckMs);
+    endpointTimer.unref();
     return {
       port: tcp.port,
       tlsPort,
@@ -208,6 +286,7 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
       chatServerUri: addresses.chatServerUri,
       connections: () => open.size,
       close: async () => {
+        clearInterval(endpointTimer);
         await Promise.all(listeners.map((l) => l.close()));
       },
     };
@@ -215,6 +294,14 @@ export async function startSipServer(opts: SipServerOptions): Promise<SipServer>
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
+}
+
+/** A REGISTER with no credentials or with an NTLM `gssapi-data` (a new handshake, not a signed refresh). */
+function startsNtlmHandshake(req: SipRequest): boolean {
+  const header = req.headers.get('authorization') ?? req.headers.get('proxy-authorization');
+  if (header === undefined) return true;
+  const auth = parseAuthValue(header);
+  return auth !== undefined && auth.scheme.toUpperCase() === 'NTLM' && auth.params.has('gssapi-data');
 }
 
 /** Why a request cannot be handled (missing or inconsistent mandatory headers), or undefined. */

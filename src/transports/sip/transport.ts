@@ -37,6 +37,8 @@ export class SipConnection {
   private readonly closeHandlers: ((reason: CloseReason, conn: SipConnection) => void)[] = [];
   private closed = false;
   private closeReason: CloseReason = 'remote';
+  /** Runs on every message just before it is written (the NTLM signer adds Authentication-Info here). */
+  beforeSend: ((msg: SipMessage) => void) | undefined;
 
   constructor(
     private readonly socket: SipSocket,
@@ -77,6 +79,7 @@ export class SipConnection {
   /** Writes one message (Content-Length added). Returns false when the connection is closed or the write buffer is full. */
   send(msg: SipMessage): boolean {
     if (this.closed || this.socket.destroyed) return false;
+    this.beforeSend?.(msg);
     return this.socket.write(serializeSipMessage(msg));
   }
 

@@ -32,6 +32,15 @@ export interface LoginOptions {
   host?: string;
   /** SIPE "Group Chat Proxy" (groupchat_user); default: from provisioning (DefaultPersistentChatPoolUri). */
   groupchatUser?: string;
+  /** SIPE `transport`: tcp (default) or tls. */
+  transport?: 'tcp' | 'tls';
+  /** SIPE `authentication`: ntlm, krb5, tls-dsk or auto; unset leaves SIPE's default. */
+  authentication?: string;
+  /**
+   * Answer libpurple's "Accept certificate for …?" request with yes, as a user trying a self-signed server
+   * certificate would (bitlbee shows it as "New request: …"). Default: on for TLS.
+   */
+  acceptCertificate?: boolean;
   /** Extra `account <tag> set <key> <value>` settings. */
   settings?: Record<string, string>;
   timeoutMs?: number;
@@ -88,6 +97,7 @@ export class SipeClient {
   async login(user: string, password: string, sipPort: number, opts: LoginOptions = {}): Promise<void> {
     await this.step(`login ${user}`, async () => {
       await this.configure(user, password, sipPort, opts);
+      this.acceptCertificateRequest(opts);
       await this.irc.accountOn(this.tag!, { timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs });
     });
   }
@@ -100,6 +110,7 @@ export class SipeClient {
   async loginShouldFail(user: string, password: string, sipPort: number, opts: LoginOptions = {}): Promise<string> {
     return this.step(`login ${user} (expected to fail)`, async () => {
       await this.configure(user, password, sipPort, opts);
+      this.acceptCertificateRequest(opts);
       try {
         await this.irc.accountOn(this.tag!, { timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs });
       } catch (e) {
@@ -113,13 +124,28 @@ export class SipeClient {
     });
   }
 
+  /** Watches for the certificate question of the next login and answers yes (see LoginOptions). */
+  private acceptCertificateRequest(opts: LoginOptions): void {
+    if (!(opts.acceptCertificate ?? opts.transport === 'tls')) return;
+    this.irc
+      .waitFor((m) => this.irc.isRootMessage(m) && /New request: .*Accept certificate for/.test(m.text), {
+        timeoutMs: opts.timeoutMs ?? this.stepTimeoutMs,
+        what: 'the certificate question',
+      })
+      .then(
+        () => this.irc.root('yes'),
+        () => undefined, // no question (already trusted): nothing to answer
+      );
+  }
+
   private async configure(user: string, password: string, sipPort: number, opts: LoginOptions): Promise<void> {
     if (this.tag) throw new Error(`this client already has account ${this.tag}; use a new SipeClient`);
     // SIPE's username field is "sign-in address,login"; the comma with an empty login is the documented form.
     const account = user.includes(',') ? user : `${user},`;
     this.tag = await this.irc.accountAdd('sipe', account, password);
     await this.irc.accountSet(this.tag, 'server', `${opts.host ?? '127.0.0.1'}:${sipPort}`);
-    await this.irc.accountSet(this.tag, 'transport', 'tcp');
+    await this.irc.accountSet(this.tag, 'transport', opts.transport ?? 'tcp');
+    if (opts.authentication) await this.irc.accountSet(this.tag, 'authentication', opts.authentication);
     if (opts.groupchatUser) await this.irc.accountSet(this.tag, 'groupchat_user', opts.groupchatUser);
     for (const [k, v] of Object.entries(opts.settings ?? {})) await this.irc.accountSet(this.tag, k, v);
   }
