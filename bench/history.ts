@@ -50,6 +50,9 @@ export interface HistoryResult {
   searchLimit50: ReturnType<Histogram['summaryMs']>;
   perTerm: { term: string; hits: number; exceeded: boolean; defaultLimit: unknown; limit50: unknown }[];
   serverPeakRssMiB: number;
+  /** Over the timed requests: the server's CPU and the client's (this process, the load generator), in cores. */
+  serverCpuUtil: number;
+  clientCpuUtil: number;
 }
 
 export async function runHistory(opts: { cpuProf?: string; log: (s: string) => void }): Promise<HistoryResult> {
@@ -69,6 +72,7 @@ export async function runHistory(opts: { cpuProf?: string; log: (s: string) => v
     });
     const sampler = new ProcSampler(server.pid);
     sampler.start();
+    const clientCpu0 = process.cpuUsage();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const base = new URL(server.url);
     try {
@@ -127,6 +131,11 @@ export async function runHistory(opts: { cpuProf?: string; log: (s: string) => v
         );
       }
       const srv = sampler.stop();
+      const clientCpu = process.cpuUsage(clientCpu0);
+      const clientCpuUtil = (clientCpu.user + clientCpu.system) / 1e6 / srv.wallSeconds;
+      log(
+        `  server CPU ${srv.cpuUtil.toFixed(2)} cores, client (load generator) CPU ${clientCpuUtil.toFixed(2)} cores`,
+      );
       return {
         messages: TOTAL,
         seedSec: seedMs / 1000,
@@ -137,6 +146,8 @@ export async function runHistory(opts: { cpuProf?: string; log: (s: string) => v
         searchLimit50: search50.summaryMs(),
         perTerm,
         serverPeakRssMiB: srv.peakRss / 1024 ** 2,
+        serverCpuUtil: srv.cpuUtil,
+        clientCpuUtil,
       };
     } finally {
       agent.destroy();

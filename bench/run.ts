@@ -1,16 +1,22 @@
 // The bench runner: each scenario against the bare baseline relay and against pchat in the same run, so
 // every figure is also a ratio to this machine's limit measured minutes apart.
 //
-//   bench/run.sh [scenario ...] [--workers N] [--seconds S] [--in-flight K] [--users U] [--cpu-prof DIR]
-//                [--out FILE.json] [--no-baseline]
+//   bench/run.sh [scenario ...] [--loadgens N] [--seconds S] [--in-flight K] [--users U] [--cpu-prof DIR]
+//                [--targets pchat,pchat-pool-w1,pchat-pool-w2,baseline-grouped,…] [--out FILE.json] [--no-baseline]
 //   scenarios: fanout-saturation fanout-latency model-20k history-1m (default: all, in that order)
+//   targets: baseline-per-message, baseline-grouped (the bare relay), pchat (embedded SQLite), pchat-pool-w<N>
+//   (`pchat serve --workers N` on PostgreSQL + NATS; PCHAT_BENCH_PG / PCHAT_BENCH_NATS, see bench/lib/pool-env.ts)
+//
+// Every result carries the load generators' own CPU beside the server's (all its processes) and says which side
+// was the limit: a process of either side at ≥ 85 % of a core, or the machine's cores all busy.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runHistory } from './history.js';
 import { Histogram } from './lib/histogram.js';
 import type { ClientSpec, RunReport, SendPlan, Target } from './lib/ipc.js';
-import { hwmBytes, machineBusySeconds, ProcSampler } from './lib/proc-stats.js';
+import { poolEnv } from './lib/pool-env.js';
+import { hwmBytes, machineBusySeconds, ProcSampler, processTree } from './lib/proc-stats.js';
 import { seedPchat } from './lib/seed.js';
 import { type ServerProc, startBaseline, startPchat } from './lib/servers.js';
 import { LoadGen } from './lib/workers.js';
@@ -29,7 +35,11 @@ function has(name: string): boolean {
   if (i >= 0) argv.splice(i, 1);
   return i >= 0;
 }
-const WORKERS = Number(opt('workers') ?? 1);
+/** Load-generator processes (`--workers` is the old name). */
+const WORKERS = Number(opt('loadgens') ?? opt('workers') ?? 2);
+const CORES = availableParallelism();
+/** A single-threaded process at or above this share of a core is taken as saturated. */
+const BUSY = 0.85;
 const SECONDS = Number(opt('seconds') ?? 10);
 const IN_FLIGHT = Number(opt('in-flight') ?? 32);
 const USERS_20K = opt('users');
@@ -63,7 +73,13 @@ const log = (s: string) => process.stderr.write(`[${new Date().toISOString().sli
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
 
-type TargetKind = 'baseline-per-message' | 'baseline-grouped' | 'pchat';
+type TargetKind = 'baseline-per-message' | 'baseline-grouped' | 'pchat' | `pchat-pool-w${number}`;
+
+/** pchat-pool-w<N>: the number of server workers, else undefined. */
+const poolWorkers = (k: TargetKind): number | undefined => {
+  const m = /^pchat-pool-w(\d+)$/.exec(k);
+  return m ? Number(m[1]) : undefined;
+};
 
 export interface FanoutResult {
   scenario: string;
@@ -88,10 +104,21 @@ export interface FanoutResult {
   closedSockets: number;
   serverCpuSec: number;
   serverCpuUtil: number;
+  /** Per server process (the first is the one started; with --workers N the primary, then the workers). */
+  serverProcessCpuUtil: number[];
   serverPeakRssMiB: number;
   serverRssAfterConnectMiB: number;
   serverHwmMiB: number;
   loadgenCpuUtil: number[];
+  /** All load-generator processes together, in cores. */
+  loadgenCpuTotal: number;
+  /** True when the load generators used less than half the machine's cores. */
+  loadgenUnderHalf: boolean;
+  /** Which side bound the figure: server, load generator, cores (the machine), or the offered rate. */
+  limit: string;
+  /** Load average (1 min) when the measured window started, and the machine's cores. */
+  loadavg1: number;
+  cores: number;
   loadgenRssMiB: number[];
   /** CPU used on the machine by everything else than the server and the load generators (cores). */
   otherCpuUtil: number;
@@ -114,6 +141,26 @@ interface Layout {
 
 async function startTarget(kind: TargetKind, layout: Layout, notes: string[]) {
   const roomKeys = [...layout.roomSize.keys()];
+  const workers = poolWorkers(kind);
+  if (workers !== undefined) {
+    const data = mkdtempSync(join(tmpdir(), 'pchat-bench-'));
+    const env = await poolEnv();
+    log(`seeding ${layout.rooms.length} users, ${roomKeys.length} rooms on PostgreSQL`);
+    const s0 = performance.now();
+    const seeded = await seedPchat(data, { users: layout.rooms.length, rooms: roomKeys }, env.db);
+    notes.push(`PostgreSQL + NATS, ${workers} worker(s); seeded in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
+    const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+    const server = await startPchat(data, { nodeArgs, pool: { ...env, workers } });
+    return {
+      server,
+      tokens: seeded.tokens,
+      roomId: (k: string) => seeded.roomIds.get(k) as string,
+      cleanup: async () => {
+        rmSync(data, { recursive: true, force: true });
+        await env.drop().catch((e) => log(`  dropping the bench schema failed: ${e}`));
+      },
+    };
+  }
   if (kind === 'pchat') {
     const data = mkdtempSync(join(tmpdir(), 'pchat-bench-'));
     log(`seeding ${layout.rooms.length} users, ${roomKeys.length} rooms`);
@@ -127,11 +174,16 @@ async function startTarget(kind: TargetKind, layout: Layout, notes: string[]) {
       server,
       tokens: seeded.tokens,
       roomId: (k: string) => seeded.roomIds.get(k) as string,
-      cleanup: () => rmSync(data, { recursive: true, force: true }),
+      cleanup: async () => rmSync(data, { recursive: true, force: true }),
     };
   }
   const server = await startBaseline(kind === 'baseline-grouped' ? 'grouped' : 'per-message');
-  return { server, tokens: layout.rooms.map(() => 'baseline'), roomId: (k: string) => k, cleanup: () => {} };
+  return {
+    server,
+    tokens: layout.rooms.map(() => 'baseline'),
+    roomId: (k: string) => k,
+    cleanup: async () => {},
+  };
 }
 
 async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Promise<FanoutResult> {
@@ -143,7 +195,9 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
   const W = Math.min(WORKERS, n);
   const quiet = await waitForQuiet();
   notes.push(`machine busy before the run: ${quiet.toFixed(2)} cores`);
-  const lg = await LoadGen.start(W, (w, done) => log(`  loadgen ${w}: ${done} connected`));
+  // with --cpu-prof the load generators are profiled too (into DIR/loadgen)
+  const lgArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, 'loadgen')] : [];
+  const lg = await LoadGen.start(W, (w, done) => log(`  loadgen ${w}: ${done} connected`), lgArgs);
   try {
     // clients in contiguous slices, one per load generator
     const slice = Math.ceil(n / W);
@@ -203,6 +257,7 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
       lg.send(w, { type: 'run', plan });
     }
     await sleep(layout.warmupMs);
+    const loadavg1 = loadavg()[0] ?? 0;
     const sampler = new ProcSampler(server.pid, 100);
     sampler.start();
     const busy0 = machineBusySeconds();
@@ -230,6 +285,16 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
       }
     }
     const windowSec = Math.max(...reports.map((r) => r.windowSec));
+    const lgTotal = reports.reduce((a, r) => a + r.loadgenCpuUtil, 0);
+    // with --workers N the first process is the cluster primary (it only accepts): the workers are the rest
+    const serving = (poolWorkers(kind) ?? 1) > 1 ? srv.perProcessUtil.slice(1) : srv.perProcessUtil.slice(0, 1);
+    const limits: string[] = [];
+    if (serving.some((u) => u >= BUSY)) limits.push('server');
+    if (reports.some((r) => r.loadgenCpuUtil >= BUSY)) limits.push('load generator');
+    if (machineBusy >= BUSY * CORES) limits.push('cores');
+    const limit = limits.length > 0 ? limits.join(' + ') : 'offered rate';
+    if (lgTotal >= CORES / 2)
+      notes.push(`the load generators used ${lgTotal.toFixed(2)} of ${CORES} cores: half the machine or more`);
     const deliveries = reports.reduce((a, r) => a + r.deliveries, 0);
     const acked = reports.reduce((a, r) => a + Object.values(r.ackedByRoom).reduce((x, y) => x + y, 0), 0);
     const res: FanoutResult = {
@@ -253,10 +318,16 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
       closedSockets: reports.reduce((a, r) => a + r.closedSockets, 0),
       serverCpuSec: srv.cpuSeconds,
       serverCpuUtil: srv.cpuUtil,
+      serverProcessCpuUtil: srv.perProcessUtil,
       serverPeakRssMiB: srv.peakRss / MiB,
       serverRssAfterConnectMiB: afterConnect / MiB,
-      serverHwmMiB: hwmBytes(server.pid) / MiB,
+      serverHwmMiB: processTree(server.pid).reduce((a, p) => a + hwmBytes(p), 0) / MiB,
       loadgenCpuUtil: reports.map((r) => r.loadgenCpuUtil),
+      loadgenCpuTotal: lgTotal,
+      loadgenUnderHalf: lgTotal < CORES / 2,
+      limit,
+      loadavg1,
+      cores: CORES,
       loadgenRssMiB: connected.map((c) => c.rss / MiB),
       otherCpuUtil: machineBusy - srv.cpuUtil - reports.reduce((a, r) => a + r.loadgenCpuUtil, 0),
       notes,
@@ -265,15 +336,17 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
       `  ${kind}: ${Math.round(res.deliveriesPerSec)} deliveries/s, ${res.messagesPerSec.toFixed(1)} msg/s, ` +
         `p50 ${res.latencyMs.p50} p99 ${res.latencyMs.p99} max ${res.latencyMs.max} ms, ` +
         `complete ${(res.completeness * 100).toFixed(2)} %, server CPU ${res.serverCpuUtil.toFixed(2)}, ` +
-        `RSS ${res.serverPeakRssMiB.toFixed(0)} MiB, loadgen CPU ${res.loadgenCpuUtil.map((x) => x.toFixed(2)).join('/')}, ` +
-        `others ${res.otherCpuUtil.toFixed(2)}`,
+        `(${res.serverProcessCpuUtil.map((x) => x.toFixed(2)).join('/')}), ` +
+        `RSS ${res.serverPeakRssMiB.toFixed(0)} MiB, loadgen CPU ${res.loadgenCpuUtil.map((x) => x.toFixed(2)).join('/')} ` +
+        `= ${lgTotal.toFixed(2)}${res.loadgenUnderHalf ? '' : ' (≥ half the machine)'}, ` +
+        `others ${res.otherCpuUtil.toFixed(2)}, load ${loadavg1.toFixed(2)}; limit: ${limit}`,
     );
     if (byTag.size > 1) log(`  latency by room class: ${JSON.stringify(res.latencyByTagMs)}`);
     return res;
   } finally {
     await lg.close();
     await server.stop();
-    t.cleanup();
+    await t.cleanup();
   }
 }
 
@@ -396,13 +469,13 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 function fanoutTable(rs: FanoutResult[]): string {
   const grouped = rs.find((r) => r.target === 'baseline-grouped');
   const lines = [
-    '| target | clients | msg/s | deliveries/s | ratio to grouped baseline | p50 ms | p95 ms | p99 ms | max ms | ack p99 ms | complete | server CPU (s / util) | server CPU µs per delivery | server peak RSS MiB | loadgen CPU | other processes CPU |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | clients | msg/s | deliveries/s | ratio to grouped baseline | p50 ms | p95 ms | p99 ms | max ms | ack p99 ms | complete | server CPU (s / util) | server CPU per process | server CPU µs per delivery | server peak RSS MiB | loadgen CPU (per process = total) | loadgen < ½ machine | other processes CPU | load avg | limit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rs) {
     const ratio = grouped ? r.deliveriesPerSec / grouped.deliveriesPerSec : Number.NaN;
     lines.push(
-      `| ${r.target} | ${f0(r.clients)} | ${f0(r.messagesPerSec)} | ${f0(r.deliveriesPerSec)} | ${f2(ratio)} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.ackMs.p99} | ${(r.completeness * 100).toFixed(2)} % | ${f2(r.serverCpuSec)} / ${f2(r.serverCpuUtil)} | ${f2((r.serverCpuSec * 1e6) / Math.max(1, r.deliveries))} | ${f0(r.serverPeakRssMiB)} | ${r.loadgenCpuUtil.map(f2).join(' + ')} | ${f2(r.otherCpuUtil)} |`,
+      `| ${r.target} | ${f0(r.clients)} | ${f0(r.messagesPerSec)} | ${f0(r.deliveriesPerSec)} | ${f2(ratio)} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.ackMs.p99} | ${(r.completeness * 100).toFixed(2)} % | ${f2(r.serverCpuSec)} / ${f2(r.serverCpuUtil)} | ${r.serverProcessCpuUtil.map(f2).join(' / ')} | ${f2((r.serverCpuSec * 1e6) / Math.max(1, r.deliveries))} | ${f0(r.serverPeakRssMiB)} | ${r.loadgenCpuUtil.map(f2).join(' + ')} = ${f2(r.loadgenCpuTotal)} | ${r.loadgenUnderHalf ? 'yes' : '**no**'} | ${f2(r.otherCpuUtil)} | ${f2(r.loadavg1)} | ${r.limit} |`,
     );
   }
   return lines.join('\n');
@@ -422,7 +495,13 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { machine, startedAt: new Date().toISOString(), results: {} };
   const results = out.results as Record<string, unknown>;
   const targets = (all: TargetKind[]): TargetKind[] => {
-    if (TARGETS_OPT) return TARGETS_OPT.split(',') as TargetKind[];
+    if (TARGETS_OPT) {
+      const ks = TARGETS_OPT.split(',') as TargetKind[];
+      for (const k of ks)
+        if (!['baseline-per-message', 'baseline-grouped', 'pchat'].includes(k) && poolWorkers(k) === undefined)
+          throw new Error(`unknown target ${k}: baseline-per-message, baseline-grouped, pchat or pchat-pool-w<N>`);
+      return ks;
+    }
     return NO_BASELINE ? ['pchat'] : all;
   };
   const save = () => {

@@ -312,8 +312,13 @@ async function bootstrapAdmin(admin: AdminService, env: NodeJS.ProcessEnv, log: 
   );
 }
 
+export interface RunOptions extends BuildOptions {
+  /** Says where the server listens in place of the "pchat listening <url>" lines (a `--workers` worker). */
+  announce?: (server: PchatServer) => void;
+}
+
 /** `pchat serve`: runs until SIGINT or SIGTERM, then closes connections, flushes and closes the store. */
-export async function runServer(config: Config, opts: BuildOptions = {}): Promise<void> {
+export async function runServer(config: Config, opts: RunOptions = {}): Promise<void> {
   const log = opts.logger ?? createLogger(config.logLevel);
   // Last line of defence: every handler catches its own errors; anything that still escapes is logged, and the
   // process keeps serving.
@@ -321,12 +326,15 @@ export async function runServer(config: Config, opts: BuildOptions = {}): Promis
   process.on('unhandledRejection', onRejection);
   const server = await buildServer(config, { ...opts, logger: log });
   log.info('pchat listening', { url: server.url, dataDir: config.dataDir, domain: config.domain });
-  process.stdout.write(`pchat listening ${server.url}\n`);
-  if (server.sip) {
-    const tlsText = server.sip.tlsPort !== undefined ? `, tls ${server.sip.tlsPort}` : '';
-    process.stdout.write(
-      `pchat sip listening ${config.sip.host}:${server.sip.port}${tlsText} (pool ${server.sip.poolUri}, sign-in ${config.sip.auth})\n`,
-    );
+  if (opts.announce) opts.announce(server);
+  else {
+    process.stdout.write(`pchat listening ${server.url}\n`);
+    if (server.sip) {
+      const tlsText = server.sip.tlsPort !== undefined ? `, tls ${server.sip.tlsPort}` : '';
+      process.stdout.write(
+        `pchat sip listening ${config.sip.host}:${server.sip.port}${tlsText} (pool ${server.sip.poolUri}, sign-in ${config.sip.auth})\n`,
+      );
+    }
   }
   await new Promise<void>((resolve) => {
     let stopping = false;

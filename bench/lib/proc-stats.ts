@@ -1,5 +1,5 @@
 // CPU time and memory of a process from /proc (Linux): utime+stime in CPU-seconds, VmRSS / VmHWM in bytes.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on Linux x86-64 and arm64
 
@@ -21,11 +21,57 @@ function statusField(pid: number, name: string): number {
 export const rssBytes = (pid: number) => statusField(pid, 'VmRSS');
 export const hwmBytes = (pid: number) => statusField(pid, 'VmHWM');
 
-/** Samples a process's RSS every `everyMs` and keeps the peak; also the CPU-seconds between start and stop. */
+/** `pid` and every process below it (the workers of `pchat serve --workers N`), from /proc/<pid>/stat. */
+export function processTree(pid: number): number[] {
+  const parent = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const kids = parent.get(ppid) ?? [];
+      kids.push(Number(d));
+      parent.set(ppid, kids);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const k of parent.get(p) ?? []) walk(k);
+  };
+  walk(pid);
+  return out;
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const sumOver = (pids: number[], f: (pid: number) => number) =>
+  pids.reduce((a, p) => {
+    try {
+      return a + f(p);
+    } catch {
+      return a; // exited
+    }
+  }, 0);
+
+/**
+ * Samples the RSS of a process and its children (summed) every `everyMs` and keeps the peak; also their
+ * CPU-seconds between start and stop, in total and per process.
+ */
 export class ProcSampler {
   private timer: NodeJS.Timeout | undefined;
   peakRss = 0;
-  private cpu0 = 0;
+  private pids: number[] = [];
+  private helpers = new Set<number>();
+  private cpu0 = new Map<number, number>();
   private t0 = 0;
 
   constructor(
@@ -34,26 +80,41 @@ export class ProcSampler {
   ) {}
 
   start(): void {
-    this.cpu0 = cpuSeconds(this.pid);
+    // tsx's esbuild service is a child too: counted in the total, left out of the per-process list
+    this.pids = processTree(this.pid);
+    this.helpers = new Set(this.pids.filter((p) => comm(p) === 'esbuild'));
+    for (const p of this.pids) this.cpu0.set(p, sumOver([p], cpuSeconds));
     this.t0 = performance.now();
-    this.peakRss = rssBytes(this.pid);
+    this.peakRss = sumOver(this.pids, rssBytes);
     this.timer = setInterval(() => {
-      try {
-        this.peakRss = Math.max(this.peakRss, rssBytes(this.pid));
-      } catch {
-        // the process exited
-      }
+      this.peakRss = Math.max(this.peakRss, sumOver(this.pids, rssBytes));
     }, this.everyMs);
     this.timer.unref();
   }
 
-  stop(): { cpuSeconds: number; wallSeconds: number; cpuUtil: number; peakRss: number; rss: number } {
+  stop(): {
+    cpuSeconds: number;
+    wallSeconds: number;
+    cpuUtil: number;
+    /** CPU-seconds per wall second of each node process (the first is `pid`). */
+    perProcessUtil: number[];
+    peakRss: number;
+    rss: number;
+  } {
     if (this.timer) clearInterval(this.timer);
-    const cpu = cpuSeconds(this.pid) - this.cpu0;
     const wall = (performance.now() - this.t0) / 1000;
-    const rss = rssBytes(this.pid);
+    const per = this.pids.map((p) => sumOver([p], cpuSeconds) - (this.cpu0.get(p) ?? 0));
+    const cpu = per.reduce((a, b) => a + b, 0);
+    const rss = sumOver(this.pids, rssBytes);
     this.peakRss = Math.max(this.peakRss, rss);
-    return { cpuSeconds: cpu, wallSeconds: wall, cpuUtil: cpu / wall, peakRss: this.peakRss, rss };
+    return {
+      cpuSeconds: cpu,
+      wallSeconds: wall,
+      cpuUtil: cpu / wall,
+      perProcessUtil: per.filter((_, i) => !this.helpers.has(this.pids[i] as number)).map((c) => c / wall),
+      peakRss: this.peakRss,
+      rss,
+    };
   }
 }
 

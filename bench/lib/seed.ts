@@ -5,7 +5,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AdminService } from '../../src/admin/admin-service.js';
+import type { Db } from '../../src/store/db.js';
+import { isPostgresUrl } from '../../src/store/open.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
+import { openPgDb } from '../../src/store/postgres.js';
 import { openSqlStore } from '../../src/store/sql-store.js';
 import { openSqliteDb } from '../../src/store/sqlite.js';
 
@@ -25,12 +28,13 @@ export interface Seeded {
   ms: number;
 }
 
-/** Runs `fn` with a store over the data directory, all inside one transaction. */
+/** Runs `fn` with a store over the data directory (or the PostgreSQL `pgUrl`), all inside one transaction. */
 export async function withStoreTx<T>(
   dataDir: string,
   fn: (store: Store, admin: AdminService) => Promise<T>,
+  pgUrl?: string,
 ): Promise<T> {
-  const db = openSqliteDb(join(dataDir, 'pchat.db'));
+  const db: Db = isPostgresUrl(pgUrl) ? await openPgDb(pgUrl) : openSqliteDb(join(dataDir, 'pchat.db'));
   try {
     await openSqlStore(db); // migrates outside the transaction
     return await db.tx(async (tx) => {
@@ -42,33 +46,37 @@ export async function withStoreTx<T>(
   }
 }
 
-export async function seedPchat(dataDir: string, spec: SeedSpec): Promise<Seeded> {
+export async function seedPchat(dataDir: string, spec: SeedSpec, pgUrl?: string): Promise<Seeded> {
   const t0 = performance.now();
-  return withStoreTx(dataDir, async (store, admin) => {
-    await admin.setPolicy('global', { enablePersistentChat: true });
-    const cat = await admin.newCategory({ name: 'Bench', allowedMembers: { replace: [`domain:${DOMAIN}`] } });
-    const roomIds = new Map<string, string>();
-    // rooms first: creating a room reads the whole directory, which is still empty
-    for (const name of spec.rooms) {
-      const r = await admin.newRoom({ name, category: cat.id, privacy: 'open' });
-      roomIds.set(name, r.id);
-    }
-    const tokens: string[] = [];
-    const now = Date.now();
-    for (let i = 0; i < spec.users; i++) {
-      const uri = userUri(i);
-      await admin.addUser(uri, { displayName: `User ${i}` });
-      const token = randomBytes(24).toString('base64url');
-      await store.tokens.put({
-        tokenHash: createHash('sha256').update(token).digest('hex'),
-        user: uri,
-        createdAt: now,
-        expiresAt: now + 24 * 3600_000,
-      });
-      tokens.push(token);
-    }
-    return { tokens, roomIds, ms: performance.now() - t0 };
-  });
+  return withStoreTx(
+    dataDir,
+    async (store, admin) => {
+      await admin.setPolicy('global', { enablePersistentChat: true });
+      const cat = await admin.newCategory({ name: 'Bench', allowedMembers: { replace: [`domain:${DOMAIN}`] } });
+      const roomIds = new Map<string, string>();
+      // rooms first: creating a room reads the whole directory, which is still empty
+      for (const name of spec.rooms) {
+        const r = await admin.newRoom({ name, category: cat.id, privacy: 'open' });
+        roomIds.set(name, r.id);
+      }
+      const tokens: string[] = [];
+      const now = Date.now();
+      for (let i = 0; i < spec.users; i++) {
+        const uri = userUri(i);
+        await admin.addUser(uri, { displayName: `User ${i}` });
+        const token = randomBytes(24).toString('base64url');
+        await store.tokens.put({
+          tokenHash: createHash('sha256').update(token).digest('hex'),
+          user: uri,
+          createdAt: now,
+          expiresAt: now + 24 * 3600_000,
+        });
+        tokens.push(token);
+      }
+      return { tokens, roomIds, ms: performance.now() - t0 };
+    },
+    pgUrl,
+  );
 }
 
 const VOCAB = (

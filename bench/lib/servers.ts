@@ -57,9 +57,22 @@ function startProc(kind: string, args: string[], env: Record<string, string>, pa
   });
 }
 
-export function startPchat(dataDir: string, opts: { nodeArgs?: string[]; env?: Record<string, string> } = {}) {
+export interface PoolTarget {
+  db: string;
+  bus: string;
+  pool: string;
+  /** `pchat serve --workers N` */
+  workers: number;
+}
+
+/** pchat on the SQLite file in `dataDir`, or with `pool` a pool member (or N workers) on PostgreSQL + NATS. */
+export function startPchat(
+  dataDir: string,
+  opts: { nodeArgs?: string[]; env?: Record<string, string>; pool?: PoolTarget } = {},
+) {
+  const p = opts.pool;
   return startProc(
-    'pchat',
+    p ? `pchat-pool-w${p.workers}` : 'pchat',
     [
       ...(opts.nodeArgs ?? []),
       '--import',
@@ -72,6 +85,9 @@ export function startPchat(dataDir: string, opts: { nodeArgs?: string[]; env?: R
       '127.0.0.1',
       '--port',
       '0',
+      ...(p
+        ? ['--db', p.db, '--bus', p.bus, '--pool', p.pool, '--server-id', 'bench', '--workers', String(p.workers)]
+        : []),
     ],
     { PCHAT_LOG_LEVEL: 'warn', PCHAT_SIP_ENABLED: 'false', ...opts.env },
     /pchat listening (http:\/\/\S+)/,

@@ -11,12 +11,17 @@ export class LoadGen {
 
   private constructor(readonly size: number) {}
 
-  static async start(n: number, onProgress?: (worker: number, done: number) => void): Promise<LoadGen> {
+  /** `nodeArgs`: extra node flags for every load generator (e.g. --cpu-prof). */
+  static async start(
+    n: number,
+    onProgress?: (worker: number, done: number) => void,
+    nodeArgs: string[] = [],
+  ): Promise<LoadGen> {
     const lg = new LoadGen(n);
     for (let i = 0; i < n; i++) {
       const p = fork(join(ROOT, 'bench', 'loadgen.ts'), [], {
         cwd: ROOT,
-        execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+        execArgv: [...nodeArgs, '--import', 'tsx', '--max-old-space-size=4096'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
       });

@@ -36,6 +36,13 @@ export const serveVerb: VerbDef = {
       description: 'pool mode: the backup database for failover (env PCHAT_BACKUP_DB)',
     },
     {
+      name: 'workers',
+      kind: 'string',
+      value: 'N',
+      description:
+        'server processes sharing the HTTP port (default 1, env PCHAT_WORKERS); N > 1 needs --db postgres://… and --bus',
+    },
+    {
       name: 'public-url',
       kind: 'string',
       value: 'URL',
@@ -62,7 +69,8 @@ export const serveVerb: VerbDef = {
   ],
   example:
     'pchat serve --data /var/lib/pchat --domain contoso.com --port 8080\n' +
-    '  pchat serve --db postgres://pchat@db1/pchat --bus nats://nats1:4222 --server-id fe1 --pool chat.contoso.com',
+    '  pchat serve --db postgres://pchat@db1/pchat --bus nats://nats1:4222 --server-id fe1 --pool chat.contoso.com\n' +
+    '  pchat serve --db postgres://pchat@db1/pchat --bus nats://nats1:4222 --server-id fe1 --workers 2',
   async run(ctx) {
     const o = ctx.opts;
     const sip: Record<string, unknown> = {};
@@ -90,6 +98,22 @@ export const serveVerb: VerbDef = {
     const { loadConfig } = await import('../../config/config.js');
     const config = loadConfig(flags, process.env, optString(o, 'config'));
     const { runServer } = await import('../../server.js');
-    await runServer(config);
+    const cl = await import('../../cluster.js');
+    const index = cl.workerIndex();
+    if (index !== undefined) {
+      // a worker of `pchat serve --workers N` (the primary checked the configuration)
+      const wc = cl.workerConfig(config, index, process.env[cl.WORKER_BASE_ID_ENV] ?? 'pchat');
+      try {
+        await runServer(wc, { announce: (server) => cl.announceWorker(index, wc.serverId as string, server) });
+      } finally {
+        // the IPC channel to the primary would keep a stopped (or failed) worker alive
+        if (process.connected) process.disconnect();
+      }
+      return;
+    }
+    const workers = cl.parseWorkers(optString(o, 'workers') ?? process.env.PCHAT_WORKERS);
+    cl.checkWorkers(config, workers);
+    if (workers === 1) await runServer(config);
+    else await cl.runPrimary(config, workers);
   },
 };
