@@ -102,7 +102,13 @@ export async function startWeb(opts: { db?: string; config?: Partial<ChatConfig>
   } finally {
     await store.close();
   }
-  const env = opts.db ? { PCHAT_DB: opts.db } : {};
+  // the tests seed rooms with hundreds of posts through the API as fast as the machine allows: a budget above the
+  // default per-user rate limit keeps a fast machine from refusing the seeding itself (the limit has its own tests)
+  const env: Record<string, string> = {
+    PCHAT_RATE_LIMIT_PER_SECOND: '2000',
+    PCHAT_RATE_LIMIT_BURST: '5000',
+    ...(opts.db ? { PCHAT_DB: opts.db } : {}),
+  };
   let server = await startServer(tmp.dir, { env });
   // `pchat serve` serves the built client (dist/web) at / itself, as it does for users.
   const base = server.url;
