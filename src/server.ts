@@ -119,6 +119,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       removeFile,
       dataDir: config.dataDir,
       domain: config.domain,
+      worker: () => complianceRuntime.worker,
     });
     await files.sweepTemp();
     let connections = () => 0;

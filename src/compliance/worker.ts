@@ -77,7 +77,8 @@ export class ComplianceWorker {
 
   /** Runs when due (or at once with `force`, as `pchat compliance run-now` does); one run at a time. */
   tick(force = false): Promise<RunOutcome> {
-    if (this.running) return this.running;
+    // a forced run asked for while a timer's run is going (which may find nothing due) runs after it
+    if (this.running) return force ? this.running.catch(() => {}).then(() => this.tick(true)) : this.running;
     this.running = this.run(force).finally(() => {
       this.running = undefined;
     });
