@@ -142,6 +142,23 @@ function searchConditions(db: Db, q: MessageSearch): { from: string; order: stri
 
 const bool = (v: unknown) => Number(v) === 1;
 const int = (b: boolean) => (b ? 1 : 0);
+
+/** The `messages` columns (id, room_id, author, ts, kind, logged, body, title, rich, file) of one message; an
+ * unlogged message keeps its id and kind but none of its content. */
+function messageRow(id: number, m: NewMessage): Param[] {
+  return [
+    id,
+    m.roomId,
+    m.author,
+    m.ts,
+    m.kind,
+    int(m.logged),
+    m.logged ? m.text : null,
+    m.logged ? m.title : null,
+    m.logged ? m.rich : null,
+    m.logged && m.file ? JSON.stringify(m.file) : null,
+  ];
+}
 const list = (v: unknown): string[] => JSON.parse(String(v)) as string[];
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -457,18 +474,7 @@ function buildStore(db: Db): Store {
             await tx.run(
               `INSERT INTO messages (id, room_id, author, ts, kind, logged, body, title, rich, file)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-              [
-                id,
-                m.roomId,
-                m.author,
-                m.ts,
-                m.kind,
-                int(m.logged),
-                m.logged ? m.text : null,
-                m.logged ? m.title : null,
-                m.logged ? m.rich : null,
-                m.logged && m.file ? JSON.stringify(m.file) : null,
-              ],
+              messageRow(id, m),
             );
             const { logged: _logged, ...rest } = m;
             out.push({ ...rest, id });
@@ -816,18 +822,7 @@ function buildStore(db: Db): Store {
             await tx.run(
               `INSERT INTO messages (id, room_id, author, ts, kind, logged, body, title, rich, file)
                VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-              part.flatMap((m) => [
-                m.id,
-                m.roomId,
-                m.author,
-                m.ts,
-                m.kind,
-                int(m.logged),
-                m.logged ? m.text : null,
-                m.logged ? m.title : null,
-                m.logged ? m.rich : null,
-                m.logged && m.file ? JSON.stringify(m.file) : null,
-              ]),
+              part.flatMap((m) => messageRow(m.id, m)),
             );
           }
         });
