@@ -200,7 +200,10 @@ describe('the sqliteSync setting', () => {
     assert.equal(load({}).sqliteSync, 'inline');
     assert.equal(load({ PCHAT_SQLITE_SYNC: 'thread-pool' }).sqliteSync, 'thread-pool');
     assert.equal(load({ PCHAT_SQLITE_SYNC: 'inline' }).sqliteSync, 'inline');
-    assert.throws(() => load({ PCHAT_SQLITE_SYNC: 'off' }), (e: unknown) => e instanceof PchatError);
+    assert.throws(
+      () => load({ PCHAT_SQLITE_SYNC: 'off' }),
+      (e: unknown) => e instanceof PchatError,
+    );
   });
   test('openStore hands it to the SQLite adapter', async () => {
     const dir = join(root, `store-${++n}`);
