@@ -3,7 +3,7 @@
 //
 //   bench/run.sh [scenario ...] [--loadgens N] [--seconds S] [--in-flight K] [--users U] [--cpu-prof DIR]
 //                [--targets pchat,pchat-pool-w1,pchat-pool-w2,baseline-grouped,…] [--out FILE.json] [--no-baseline]
-//   scenarios: fanout-saturation fanout-latency model-20k history-1m (default: all, in that order)
+//   scenarios: fanout-saturation fanout-latency fanout-500x10 model-20k history-1m (default: all, in that order)
 //   targets: baseline-per-message, baseline-grouped (the bare relay), pchat (embedded SQLite), pchat-pool-w<N>
 //   (`pchat serve --workers N` on PostgreSQL + NATS; PCHAT_BENCH_PG / PCHAT_BENCH_NATS, see bench/lib/pool-env.ts)
 //
@@ -60,7 +60,7 @@ async function waitForQuiet(): Promise<number> {
     if (busy < 0.5 || Date.now() > until) return busy;
   }
 }
-const ALL = ['fanout-saturation', 'fanout-latency', 'model-20k', 'history-1m'];
+const ALL = ['fanout-saturation', 'fanout-latency', 'fanout-500x10', 'model-20k', 'history-1m'];
 const scenarios = argv.length > 0 ? argv : ALL;
 for (const s of scenarios) {
   if (!ALL.includes(s)) {
@@ -370,12 +370,12 @@ function fanoutSaturation(): Layout {
   };
 }
 
-function fanoutLatency(): Layout {
-  const n = 1000;
-  const senders = Array.from({ length: 100 }, (_, i) => i * 10);
+/** One room of `n` at a fixed `rate` msg/s from every tenth member: 1,000 × 50 (latency), 500 × 10 (CPU). */
+function fanoutLatency(n = 1000, rate = 50): Layout {
+  const senders = Array.from({ length: n / 10 }, (_, i) => i * 10);
   return {
     ...oneRoom(n),
-    streams: [{ ratePerSec: 50, rooms: [{ room: 'room-0', senders }] }],
+    streams: [{ ratePerSec: rate, rooms: [{ room: 'room-0', senders }] }],
     warmupMs: 2000,
     durationMs: Math.max(SECONDS, 20) * 1000,
     graceMs: 2000,
@@ -530,7 +530,9 @@ async function main(): Promise<void> {
             ? fanoutSaturation()
             : s === 'fanout-latency'
               ? fanoutLatency()
-              : model20k(Number(USERS_20K ?? 19_900));
+              : s === 'fanout-500x10'
+                ? fanoutLatency(500, 10)
+                : model20k(Number(USERS_20K ?? 19_900));
         if (s === 'model-20k' && kind === 'pchat') {
           // the report says how the model was laid out
           const perUser = layout.rooms.reduce((a, r) => a + r.length, 0) / layout.rooms.length;
