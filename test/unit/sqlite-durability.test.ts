@@ -56,6 +56,17 @@ async function withTable(db: Db): Promise<void> {
   await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
 }
 
+/** A thread-pool database whose syncs the test lets go, with table t created (its sync already let go). */
+async function heldDb() {
+  const s = heldSync();
+  const db = openSqliteDb(fresh(), { sync: 'thread-pool', syncFd: s.syncFd });
+  const create = withTable(db);
+  await tick();
+  s.release();
+  await create;
+  return { s, db };
+}
+
 describe("SQLite commits with sync: 'thread-pool' are synced off the event loop", () => {
   test('a transaction resolves only after its WAL sync, and the event loop runs meanwhile', async () => {
     const s = heldSync();
@@ -83,12 +94,7 @@ describe("SQLite commits with sync: 'thread-pool' are synced off the event loop"
   });
 
   test('a read asked for during a sync waits for the transaction to end', async () => {
-    const s = heldSync();
-    const db = openSqliteDb(fresh(), { sync: 'thread-pool', syncFd: s.syncFd });
-    const create = withTable(db);
-    await tick();
-    s.release();
-    await create;
+    const { s, db } = await heldDb();
     const tx = db.tx((t) => t.run('INSERT INTO t (v) VALUES (?)', ['x']));
     await tick();
     const read = db.all('SELECT v FROM t');
@@ -100,12 +106,7 @@ describe("SQLite commits with sync: 'thread-pool' are synced off the event loop"
   });
 
   test('a write outside a transaction is synced too; reads never are', async () => {
-    const s = heldSync();
-    const db = openSqliteDb(fresh(), { sync: 'thread-pool', syncFd: s.syncFd });
-    const create = withTable(db);
-    await tick();
-    s.release();
-    await create;
+    const { s, db } = await heldDb();
     const before = s.fds.length;
     await db.all('SELECT * FROM t');
     await db.get('SELECT count(*) AS c FROM t');
