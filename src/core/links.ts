@@ -20,13 +20,14 @@ export function parseRoomUri(uri: string): { domain: string; roomId: string } | 
   return m ? { domain: (m[1] as string).toLowerCase(), roomId: m[2] as string } : undefined;
 }
 
-const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", '"', ')', ']', '}']);
+// (no double quote: LINK never takes one into a link)
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", ')', ']', '}']);
 const OPENER: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
 const count = (s: string, c: string): number => s.split(c).length - 1;
 
 /**
- * Drops sentence punctuation from the end of a link: `.`, `,`, `;`, `:`, `!`, `?`, quotes, and a closing
+ * Drops sentence punctuation from the end of a link: `.`, `,`, `;`, `:`, `!`, `?`, `'`, and a closing
  * bracket the link did not open (so `https://en.wikipedia.org/wiki/Foo_(bar)` keeps its `)`).
  */
 function trimTrailing(link: string): string {
