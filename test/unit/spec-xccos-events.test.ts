@@ -382,7 +382,13 @@ describe('XCCOS dialog: replies and failures', () => {
     d.chat.roster = null;
     await d.info(joinCmd(ROOM, 'bad1'));
     await d.idle();
+    assert.equal(d.sent.length, 1, 'the replies share one envelope');
     const [reply] = d.sent;
+    assert.match(
+      (reply as string).replace(/<rpl [\s\S]*?<\/rpl>/g, ''),
+      /^<xccos [^>]*><\/xccos>$/,
+      'nothing but rpls',
+    );
     assert.deepEqual(
       reply?.match(/<rpl id="[^"]+"[\s\S]*?<resp code="\d+"/g)?.map((r) => r.match(/code="(\d+)"/)?.[1]),
       ['200', '403'],

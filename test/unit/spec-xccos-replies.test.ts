@@ -195,6 +195,35 @@ forEachEngine('XCCOS command replies', ({ store, dir }) => {
     assert.match(closed, new RegExp(`<aib key="12276" value="${idOf(ALICE)}"`));
   });
 
+  it('bccontext gives the newest lines, as many as asked for but no more than DefaultChatHistory, and none for last=0', async () => {
+    await admin.setConfig({ defaultChatHistory: 3 });
+    await chat.model.poll();
+    assert.equal(chat.serverInfo().config.defaultChatHistory, 3);
+    const b = dialog(BOB);
+    for (let i = 1; i <= 5; i++) {
+      const res = await b.info(
+        `<grpchat id="grpchat" seqid="1" chanUri="${uri(rooms.general)}"><chat>backchat ${i}</chat></grpchat>`,
+      );
+      assert.equal(res.status, 200);
+    }
+    const rows: { last?: number; want: number[] }[] = [
+      { want: [3, 4, 5] },
+      { last: 2, want: [4, 5] },
+      { last: 10, want: [3, 4, 5] },
+      { last: 0, want: [] },
+    ];
+    for (const r of rows) {
+      const data = `<chanib uri="${uri(rooms.general)}"/>${r.last === undefined ? '' : `<bcq><last cnt="${r.last}"/></bcq>`}`;
+      const reply = await b.command('bccontext', data);
+      assert.match(reply, /<rpl id="rpl:bccontext"[\s\S]*<resp code="200">/);
+      const lines = [...reply.matchAll(/<chat>backchat (\d)<\/chat>/g)].map((m) => Number(m[1]));
+      assert.deepEqual(lines, r.want, `last=${r.last}`);
+      assert.equal(elements(reply, 'msg').length, r.want.length, 'no other lines');
+    }
+    await admin.setConfig({ defaultChatHistory: 30 });
+    await chat.model.poll();
+  });
+
   it('nodespermcreatechild is refused with 403: rooms are created in the web client', async () => {
     const reply = await dialog(ALICE).command('nodespermcreatechild');
     assert.match(
@@ -287,6 +316,11 @@ forEachEngine('XCCOS command replies', ({ store, dir }) => {
     await new Promise((r) => setTimeout(r, 30));
     const out = d.sent.slice(mark);
     assert.equal(out.length, 1, 'one envelope');
+    assert.match(
+      (out[0] as string).replace(/<rpl [\s\S]*?<\/rpl>/g, ''),
+      /^<xccos [^>]*><\/xccos>$/,
+      'nothing but rpls',
+    );
     const ids = (out[0] as string).match(/<rpl id="[^"]+"/g);
     assert.deepEqual(ids, ['<rpl id="rpl:requri"', '<rpl id="rpl:getservinfo"']);
   });
