@@ -18,6 +18,7 @@ import {
   validateDescription,
   validateRoom,
 } from '../../src/core/rules.js';
+import { category as baseCategory, room as baseRoom } from '../support/store-contract.js';
 
 /** `${code} ${message} [${field}]` of what fn throws, or 'ok' with the value it returned. */
 const outcome = (fn: () => unknown): string => {
@@ -103,34 +104,19 @@ const ctx: AclContext = {
       : undefined,
   groupAncestors: () => new Set(),
 };
-const category = (over: Partial<Category> = {}): Category => ({
-  id: 'cat',
-  name: 'Cat',
-  description: '',
-  invitations: true,
-  fileUpload: true,
-  chatHistory: true,
-  allowedMembers: ['domain:contoso.com'],
-  deniedMembers: [],
-  creators: [],
-  ...over,
-});
-const room = (over: Partial<Room> = {}): Room => ({
-  id: 'room-1',
-  name: 'Room',
-  description: '',
-  categoryId: 'cat',
-  privacy: 'closed',
-  type: 'auditorium',
-  disabled: false,
-  addin: null,
-  invitations: 'inherit',
-  members: [],
-  managers: [],
-  presenters: [],
-  createdAt: 0,
-  ...over,
-});
+// the store contract's builders, with this file's defaults
+const category = (over: Partial<Category> = {}): Category =>
+  baseCategory({ id: 'cat', name: 'Cat', description: '', ...over });
+const room = (over: Partial<Room> = {}): Room =>
+  baseRoom({
+    name: 'Room',
+    description: '',
+    categoryId: 'cat',
+    type: 'auditorium',
+    members: [],
+    createdAt: 0,
+    ...over,
+  });
 const users = (n: number): PrincipalRef[] => Array.from({ length: n }, (_, i) => `sip:u${i}@contoso.com`);
 
 describe('an access-control list holds at most 10000 entries (10000 allowed)', () => {

@@ -4,28 +4,17 @@
 // can make a group contain itself, whatever a user's URI or an OU path happens to spell.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import type { Group, PrincipalRef, User } from '../../src/core/model.js';
+import type { Group, PrincipalRef } from '../../src/core/model.js';
 import { DirectorySnapshot } from '../../src/directory/snapshot.js';
 import type { Store } from '../../src/store/port.js';
 import { forEachEngine } from '../support/spec-engines.js';
+import { user } from '../support/store-contract.js';
 
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
 const CAROL = 'sip:carol@fabrikam.com';
 const DAVE = 'sip:dave@contoso.com';
 
-const user = (uri: string, over: Partial<User> = {}): User => ({
-  uri,
-  displayName: uri,
-  email: null,
-  ou: null,
-  site: null,
-  policy: null,
-  isAdmin: false,
-  disabled: false,
-  createdAt: 0,
-  ...over,
-});
 const group = (name: string, ...members: PrincipalRef[]): Group => ({ name, description: '', members });
 
 forEachEngine('directory snapshot loaded from the store', ({ store }) => {
