@@ -1,0 +1,186 @@
+// Specification of the store's plain records on SQLite and PostgreSQL: groups and endpoints (get, list in key
+// order, replace, remove), the change events every write appends (type, subject, data), password hashes,
+// config, invitations, message ids (a batch gets consecutive ascending ids in batch order) and what an unlogged
+// message keeps (its id and kind, none of its content).
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { NewMessage, Store } from '../../src/store/port.js';
+import { forEachEngine } from '../support/spec-engines.js';
+
+const ALICE = 'sip:alice@contoso.com';
+const BOB = 'sip:bob@contoso.com';
+
+const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage => ({
+  roomId,
+  author: ALICE,
+  ts: 1000,
+  kind: 'regular',
+  text,
+  title: null,
+  rich: null,
+  file: null,
+  logged: true,
+  ...over,
+});
+
+forEachEngine('store records specification', ({ store }) => {
+  const s = () => store() as Store;
+  const it = (title: string, fn: () => Promise<void>) =>
+    test(title, async (t) => {
+      if (!store()) return t.skip('engine unavailable');
+      await fn();
+    });
+  /** The change events appended after `after`, without their ids and times. */
+  const changesAfter = async (after: number) =>
+    (await s().changes.since(after, 100)).map((c) => ({ type: c.type, subject: c.subject, data: c.data }));
+
+  // First, on a fresh store, so that the batch's ids cross the one- to two- and two- to three-digit boundaries.
+  let firstBatch: number[] = [];
+  before(async () => {
+    if (!store()) return;
+    const stored = await s().messages.append(Array.from({ length: 120 }, (_, i) => msg('ids', `m${i}`)));
+    firstBatch = stored.map((m) => m.id);
+  });
+
+  it('a batch of messages gets consecutive ascending ids, in batch order', async () => {
+    assert.equal(firstBatch.length, 120);
+    for (let i = 1; i < firstBatch.length; i++) assert.equal(firstBatch[i], (firstBatch[0] as number) + i);
+    const texts = await Promise.all(firstBatch.map(async (id) => (await s().messages.get(id))?.text));
+    assert.deepEqual(
+      texts,
+      firstBatch.map((_, i) => `m${i}`),
+    );
+    const before = await s().changes.latestId();
+    const next = await s().messages.append([msg('ids', 'a'), msg('ids', 'b')]);
+    assert.ok((next[0]?.id as number) > (firstBatch.at(-1) as number), 'later ids are larger');
+    assert.ok((next[0]?.id as number) > before, 'ids are shared with change events: never reused');
+    assert.equal(next[1]?.id, (next[0]?.id as number) + 1);
+  });
+
+  it('appending no messages stores nothing and returns none', async () => {
+    const latest = await s().changes.latestId();
+    assert.deepEqual(await s().messages.append([]), []);
+    const [m] = await s().messages.append([msg('ids', 'after empty')]);
+    assert.ok((m?.id as number) > latest);
+  });
+
+  it('a search over no rooms finds nothing and has not exceeded its limit', async () => {
+    assert.deepEqual(await s().messages.search({ roomIds: [], limit: 10, text: 'm1' }), {
+      messages: [],
+      count: 0,
+      exceededLimit: false,
+    });
+  });
+
+  it('a file message keeps its file; an unlogged message keeps none of its content', async () => {
+    const file = { id: 'f1', name: 'plan.pdf', size: 12, contentType: 'application/pdf' };
+    const [withFile, plain, unlogged] = await s().messages.append([
+      msg('files', 'see the plan', { file }),
+      msg('files', 'no file'),
+      msg('files', 'secret', { file, title: 't', rich: '<b>secret</b>', logged: false }),
+    ]);
+    assert.deepEqual((await s().messages.get(withFile?.id as number))?.file, file);
+    assert.equal((await s().messages.get(plain?.id as number))?.file, null);
+    assert.equal(await s().messages.get(unlogged?.id as number), undefined, 'an unlogged message is not readable');
+    const raw = await s()
+      .raw()
+      .all<{ id: number | string; body: unknown; title: unknown; rich: unknown; file: unknown }>(
+        'SELECT id, body, title, rich, file FROM messages WHERE room_id = ? ORDER BY id',
+        ['files'],
+      );
+    const rows = new Map(raw.map((r) => [Number(r.id), r]));
+    assert.equal(rows.get(plain?.id as number)?.file, null, 'a message without a file stores no file');
+    const u = rows.get(unlogged?.id as number);
+    assert.ok(u, 'the unlogged message keeps its id');
+    assert.deepEqual([u.body, u.title, u.rich, u.file], [null, null, null, null]);
+  });
+
+  it('groups: put, get, list by name, replace, remove, each put and removal a change event', async () => {
+    const start = await s().changes.latestId();
+    await s().groups.put({ name: 'zeta', description: 'last', members: [ALICE] });
+    const putId = await s().groups.put({ name: 'alpha', description: 'first', members: [ALICE, BOB] });
+    assert.ok(putId > start, 'put returns the id of its change event');
+    assert.deepEqual(await s().groups.get('alpha'), { name: 'alpha', description: 'first', members: [ALICE, BOB] });
+    assert.equal(await s().groups.get('nobody'), undefined);
+    await s().groups.put({ name: 'alpha', description: 'replaced', members: [] });
+    assert.deepEqual(await s().groups.list(), [
+      { name: 'alpha', description: 'replaced', members: [] },
+      { name: 'zeta', description: 'last', members: [ALICE] },
+    ]);
+    assert.equal(await s().groups.remove('zeta'), true);
+    assert.equal(await s().groups.remove('zeta'), false, 'nothing left to remove');
+    assert.deepEqual(
+      (await s().groups.list()).map((g) => g.name),
+      ['alpha'],
+    );
+    assert.deepEqual(await changesAfter(start), [
+      { type: 'group.put', subject: 'zeta', data: {} },
+      { type: 'group.put', subject: 'alpha', data: {} },
+      { type: 'group.put', subject: 'alpha', data: {} },
+      { type: 'group.removed', subject: 'zeta', data: {} },
+    ]);
+  });
+
+  it('endpoints: put, get, list by SIP address, replace, remove, each a change event', async () => {
+    const start = await s().changes.latestId();
+    const b = { sipAddress: 'sip:ep-b@contoso.com', displayName: 'B', pool: 'pool1' };
+    const a = { sipAddress: 'sip:ep-a@contoso.com', displayName: 'A', pool: 'pool1' };
+    await s().endpoints.put(b);
+    await s().endpoints.put(a);
+    assert.deepEqual(await s().endpoints.get(a.sipAddress), a);
+    assert.equal(await s().endpoints.get('sip:none@contoso.com'), undefined);
+    await s().endpoints.put({ ...b, displayName: 'B2', pool: 'pool2' });
+    assert.deepEqual(await s().endpoints.list(), [a, { ...b, displayName: 'B2', pool: 'pool2' }]);
+    assert.equal(await s().endpoints.remove(a.sipAddress), true);
+    assert.deepEqual(await s().endpoints.list(), [{ ...b, displayName: 'B2', pool: 'pool2' }]);
+    assert.deepEqual(await changesAfter(start), [
+      { type: 'endpoint.put', subject: b.sipAddress, data: {} },
+      { type: 'endpoint.put', subject: a.sipAddress, data: {} },
+      { type: 'endpoint.put', subject: b.sipAddress, data: {} },
+      { type: 'endpoint.removed', subject: a.sipAddress, data: {} },
+    ]);
+  });
+
+  it('a user without a password has no hash; setting one is a user.password change event', async () => {
+    const uri = 'sip:carol@contoso.com';
+    await s().users.put({
+      uri,
+      displayName: 'Carol',
+      email: null,
+      ou: null,
+      site: null,
+      policy: null,
+      isAdmin: false,
+      disabled: false,
+      createdAt: 5,
+    });
+    const u = await s().users.get(uri);
+    assert.deepEqual([u?.email, u?.ou, u?.site, u?.policy], [null, null, null, null], 'absent values stay null');
+    assert.equal(await s().users.getPasswordHash(uri), undefined);
+    assert.equal(await s().users.getPasswordHash('sip:nobody@contoso.com'), undefined);
+    const start = await s().changes.latestId();
+    await s().users.setPasswordHash(uri, 'hash-1');
+    assert.equal(await s().users.getPasswordHash(uri), 'hash-1');
+    assert.deepEqual(await changesAfter(start), [{ type: 'user.password', subject: uri, data: {} }]);
+  });
+
+  it('putting the config is a config.put change event about "global"', async () => {
+    const start = await s().changes.latestId();
+    const c = await s().config.get();
+    const id = await s().config.put(c);
+    assert.ok(id > start);
+    assert.deepEqual(await changesAfter(start), [{ type: 'config.put', subject: 'global', data: {} }]);
+  });
+
+  it('an invitation is an invitation.created change event naming the invitation, room and inviter', async () => {
+    const start = await s().changes.latestId();
+    const inv = await s().invitations.create(BOB, 'room-1', ALICE);
+    assert.deepEqual(await changesAfter(start), [
+      { type: 'invitation.created', subject: BOB, data: { invitationId: inv.id, roomId: 'room-1', inviter: ALICE } },
+    ]);
+    assert.deepEqual(
+      (await s().invitations.since(BOB, 0, 10)).map((i) => [i.id, i.roomId, i.inviter]),
+      [[inv.id, 'room-1', ALICE]],
+    );
+  });
+});
