@@ -183,4 +183,101 @@ forEachEngine('store records specification', ({ store }) => {
       [[inv.id, 'room-1', ALICE]],
     );
   });
+  it('categories, rooms, add-ins and policies: listed by name (identity), each write a change event of its kind', async () => {
+    const start = await s().changes.latestId();
+    const category = (id: string, name: string) => ({
+      id,
+      name,
+      description: '',
+      invitations: true,
+      fileUpload: true,
+      chatHistory: true,
+      allowedMembers: [],
+      deniedMembers: [],
+      creators: [],
+    });
+    const room = (id: string, name: string) => ({
+      id,
+      name,
+      description: '',
+      categoryId: 'c-b',
+      privacy: 'open' as const,
+      type: 'normal' as const,
+      disabled: false,
+      addin: null,
+      invitations: 'inherit' as const,
+      members: [],
+      managers: [],
+      presenters: [],
+      createdAt: 1,
+    });
+    await s().categories.put(category('c-a', 'Zulu'));
+    await s().categories.put(category('c-b', 'Alpha'));
+    await s().rooms.put(room('r-a', 'Yankee'));
+    await s().rooms.put(room('r-b', 'Bravo'));
+    await s().addins.put({ name: 'Xray', url: 'https://example.com/x' });
+    await s().addins.put({ name: 'Charlie', url: 'https://example.com/c' });
+    await s().policies.put({ identity: 'tag:zz', enablePersistentChat: true, description: 'z' });
+    await s().policies.put({ identity: 'tag:aa', enablePersistentChat: false, description: 'a' });
+    assert.deepEqual(
+      (await s().categories.list()).map((c) => c.name),
+      ['Alpha', 'Zulu'],
+    );
+    assert.deepEqual(
+      (await s().rooms.list()).map((r) => r.name),
+      ['Bravo', 'Yankee'],
+    );
+    assert.equal(await s().categories.countRooms('c-b'), 2);
+    assert.equal(await s().categories.countRooms('c-a'), 0);
+    assert.deepEqual(
+      (await s().addins.list()).map((a) => a.name),
+      ['Charlie', 'Xray'],
+    );
+    assert.deepEqual(await s().policies.list(), [
+      { identity: 'tag:aa', enablePersistentChat: false, description: 'a' },
+      { identity: 'tag:zz', enablePersistentChat: true, description: 'z' },
+    ]);
+    assert.equal(await s().rooms.remove('r-a'), true);
+    assert.deepEqual(await changesAfter(start), [
+      { type: 'category.put', subject: 'c-a', data: {} },
+      { type: 'category.put', subject: 'c-b', data: {} },
+      { type: 'room.put', subject: 'r-a', data: {} },
+      { type: 'room.put', subject: 'r-b', data: {} },
+      { type: 'addin.put', subject: 'Xray', data: {} },
+      { type: 'addin.put', subject: 'Charlie', data: {} },
+      { type: 'policy.put', subject: 'tag:zz', data: {} },
+      { type: 'policy.put', subject: 'tag:aa', data: {} },
+      { type: 'room.removed', subject: 'r-a', data: {} },
+    ]);
+  });
+
+  it('an unknown file id has no file record', async () => {
+    assert.equal(await s().files.get('no-such-file'), undefined);
+  });
+
+  it('sign-in failures: counted per user and source, summed per source, cleared', async () => {
+    assert.equal(await s().signInFailures.get('carol', '10.0.0.1'), undefined);
+    await s().signInFailures.record('carol', '10.0.0.1', 100, 0);
+    assert.deepEqual(await s().signInFailures.record('carol', '10.0.0.1', 110, 0), {
+      failures: 2,
+      firstAt: 100,
+      lastAt: 110,
+    });
+    await s().signInFailures.record('dave', '10.0.0.1', 120, 0);
+    assert.deepEqual(await s().signInFailures.fromSource('10.0.0.1', 0), { failures: 3, oldestAt: 110 });
+    assert.equal(await s().signInFailures.count(), 2);
+    await s().signInFailures.clear('carol', '10.0.0.1');
+    assert.equal(await s().signInFailures.get('carol', '10.0.0.1'), undefined);
+    assert.equal(await s().signInFailures.prune(1000, 100), 1);
+    assert.equal(await s().signInFailures.count(), 0);
+  });
+
+  it('the id space: reserving ids makes later ids larger; fresh ids come in order', async () => {
+    const max = await s().archive.maxId();
+    assert.ok(max >= (firstBatch.at(-1) as number));
+    await s().archive.reserveIds(max + 1000);
+    assert.equal(await s().archive.maxId(), max + 1000);
+    assert.deepEqual(await s().archive.newIds(3), [max + 1001, max + 1002, max + 1003]);
+    assert.deepEqual(await s().archive.newIds(0), []);
+  });
 });
