@@ -66,7 +66,8 @@ class PgDb implements Db {
 
   async run(sql: string, params: Param[] = []): Promise<{ changes: number }> {
     const r = await this.query(sql, params);
-    return { changes: r.rowCount ?? 0 };
+    // rowCount of a SELECT is the rows it read, not rows changed: report none, as SQLite does
+    return { changes: r.command === 'SELECT' ? 0 : (r.rowCount ?? 0) };
   }
 
   async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
