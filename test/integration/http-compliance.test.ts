@@ -3,7 +3,15 @@
 // worker.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { http, type ServerProcess, seedStandard, signIn, startServer, tempDataDir } from '../support/server.js';
+import {
+  eventually,
+  http,
+  type ServerProcess,
+  seedStandard,
+  signIn,
+  startServer,
+  tempDataDir,
+} from '../support/server.js';
 
 describe('admin API: compliance', { concurrency: 1, timeout: 120_000 }, () => {
   const data = tempDataDir('pchat-http-comp-');
@@ -48,6 +56,13 @@ describe('admin API: compliance', { concurrency: 1, timeout: 120_000 }, () => {
     const set = await call(admin, 'PATCH', '/api/admin/compliance/config', { addUserDetails: true });
     assert.equal(set.body.config.addUserDetails, true);
     assert.equal(set.body.config.adapterType, 'jsonl');
+    // a new configuration is due at once: the server's worker runs within its check interval (200 ms here) and
+    // then not again for the run interval (1 h), so the next test's forced run is the only one that exports
+    await eventually(
+      async () => (await call(admin, 'GET', '/api/admin/compliance/status')).body.status.lastRunAt !== null,
+      15_000,
+      "the worker's first run",
+    );
   });
 
   test('a post is recorded, removed through the API, exported by run, verified; metrics show the worker', async () => {
