@@ -1,6 +1,6 @@
 // StrykerJS mutation testing (npm run test:mutation). One scope per run, chosen by PCHAT_MUTATION_SCOPE (see
 // scripts/mutation.mjs), each with its own incremental file under reports/mutation/, so a rerun after a small
-// change only tests the mutants it touched. Concurrency 1: the machine is shared.
+// change only tests the mutants it touched. One test process unless PCHAT_MUTATION_CONCURRENCY says more (the machine is shared).
 const SCOPES = {
   // Bounded to the rule tables and the files that use the rules directly: under load each extra file costs every
   // surviving mutant a full run of it (admin-service.test.ts alone takes close to a minute on 2 busy cores).
@@ -24,6 +24,9 @@ const SCOPES = {
       'test/unit/rules.test.ts',
       'test/unit/access.test.ts',
       'test/unit/spec-principals.test.ts',
+      // passwords and the sign-in throttle (in-process, both engines)
+      'test/integration/sign-in-throttle.test.ts',
+      'test/unit/sip-config.test.ts',
     ],
   },
   xccos: {
@@ -77,14 +80,16 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: s.mutate,
   ignorePatterns: ['dist', 'data', 'bench', 'reports', '.tmp', 'web'],
-  concurrency: 1,
+  // one test process by default (the machine is shared); PCHAT_MUTATION_CONCURRENCY=2 on a quiet machine
+  concurrency: Number(process.env.PCHAT_MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 20_000,
   timeoutFactor: 2,
   incremental: true,
   incrementalFile: `reports/mutation/${scope}.incremental.json`,
   reporters: ['clear-text', 'progress'],
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  tempDirName: '.tmp/stryker',
+  // one sandbox folder per scope, so two scopes may run side by side
+  tempDirName: `.tmp/stryker-${scope}`,
   cleanTempDir: true,
   thresholds: { high: 90, low: 85, break: null },
 };
