@@ -1,9 +1,9 @@
 // The bench runner: each scenario against the bare baseline relay and against pchat in the same run, so
 // every figure is also a ratio to this machine's limit measured minutes apart.
 //
-//   bench/run.sh [scenario ...] [--loadgens N] [--seconds S] [--in-flight K] [--users U] [--cpu-prof DIR]
+//   bench/run.sh [scenario ...] [--loadgens N] [--seconds S] [--in-flight K] [--users U] [--cpu-prof DIR] [--idle-seconds S]
 //                [--targets pchat,pchat-pool-w1,pchat-pool-w2,baseline-grouped,…] [--out FILE.json] [--no-baseline]
-//   scenarios: fanout-saturation fanout-latency model-20k history-1m (default: all, in that order)
+//   scenarios: fanout-saturation fanout-latency fanout-500x10 model-20k history-1m (default: all, in that order)
 //   targets: baseline-per-message, baseline-grouped (the bare relay), pchat (embedded SQLite), pchat-pool-w<N>
 //   (`pchat serve --workers N` on PostgreSQL + NATS; PCHAT_BENCH_PG / PCHAT_BENCH_NATS, see bench/lib/pool-env.ts)
 //
@@ -49,6 +49,8 @@ const NO_BASELINE = has('no-baseline');
 const TARGETS_OPT = opt('targets');
 const ROUNDS = Number(opt('rounds') ?? 1);
 const QUIET_WAIT = Number(opt('quiet-wait') ?? 30);
+/** How long the server's idle CPU is sampled after every client connected. */
+const IDLE_MS = Number(opt('idle-seconds') ?? 3) * 1000;
 
 /** Waits (at most QUIET_WAIT s) until the rest of the machine uses under half a core; returns what it used. */
 async function waitForQuiet(): Promise<number> {
@@ -60,7 +62,7 @@ async function waitForQuiet(): Promise<number> {
     if (busy < 0.5 || Date.now() > until) return busy;
   }
 }
-const ALL = ['fanout-saturation', 'fanout-latency', 'model-20k', 'history-1m'];
+const ALL = ['fanout-saturation', 'fanout-latency', 'fanout-500x10', 'model-20k', 'history-1m'];
 const scenarios = argv.length > 0 ? argv : ALL;
 for (const s of scenarios) {
   if (!ALL.includes(s)) {
@@ -104,6 +106,8 @@ export interface FanoutResult {
   closedSockets: number;
   serverCpuSec: number;
   serverCpuUtil: number;
+  /** The server's CPU (cores) with every client connected and nothing sent, measured just before the run. */
+  serverIdleCpuUtil: number;
   /** Per server process (the first is the one started; with --workers N the primary, then the workers). */
   serverProcessCpuUtil: number[];
   serverPeakRssMiB: number;
@@ -224,9 +228,13 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
     log(`  connected ${ok}/${n} in ${connectSec.toFixed(1)} s; join failures ${joinFailures}`);
     for (const c of connected) for (const e of c.errors) notes.push(`connect: ${e}`);
     if (ok < n) notes.push(`${n - ok} of ${n} connections failed`);
-    const rssAfterConnect = new ProcSampler(server.pid);
-    rssAfterConnect.start();
-    const afterConnect = rssAfterConnect.stop().rss;
+    // what the server spends with every client connected and nobody posting (heartbeats, the change-stream
+    // poll, timers): at low rates this fixed cost is a large share of the CPU per delivery
+    const idleSampler = new ProcSampler(server.pid, 100);
+    idleSampler.start();
+    await sleep(IDLE_MS);
+    const idle = idleSampler.stop();
+    const afterConnect = idle.rss;
 
     // the per-worker send plans: each target's senders that live in that worker
     const perWorker = (rooms: { room: string; senders: number[] }[], w: number): Target[] =>
@@ -318,6 +326,7 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
       closedSockets: reports.reduce((a, r) => a + r.closedSockets, 0),
       serverCpuSec: srv.cpuSeconds,
       serverCpuUtil: srv.cpuUtil,
+      serverIdleCpuUtil: idle.cpuUtil,
       serverProcessCpuUtil: srv.perProcessUtil,
       serverPeakRssMiB: srv.peakRss / MiB,
       serverRssAfterConnectMiB: afterConnect / MiB,
@@ -339,7 +348,7 @@ async function runLayout(scenario: string, kind: TargetKind, layout: Layout): Pr
         `(${res.serverProcessCpuUtil.map((x) => x.toFixed(2)).join('/')}), ` +
         `RSS ${res.serverPeakRssMiB.toFixed(0)} MiB, loadgen CPU ${res.loadgenCpuUtil.map((x) => x.toFixed(2)).join('/')} ` +
         `= ${lgTotal.toFixed(2)}${res.loadgenUnderHalf ? '' : ' (≥ half the machine)'}, ` +
-        `others ${res.otherCpuUtil.toFixed(2)}, load ${loadavg1.toFixed(2)}; limit: ${limit}`,
+        `idle CPU ${res.serverIdleCpuUtil.toFixed(2)}, others ${res.otherCpuUtil.toFixed(2)}, load ${loadavg1.toFixed(2)}; limit: ${limit}`,
     );
     if (byTag.size > 1) log(`  latency by room class: ${JSON.stringify(res.latencyByTagMs)}`);
     return res;
@@ -370,12 +379,12 @@ function fanoutSaturation(): Layout {
   };
 }
 
-function fanoutLatency(): Layout {
-  const n = 1000;
-  const senders = Array.from({ length: 100 }, (_, i) => i * 10);
+/** One room of `n` at a fixed `rate` msg/s from every tenth member: 1,000 × 50 (latency), 500 × 10 (CPU). */
+function fanoutLatency(n = 1000, rate = 50): Layout {
+  const senders = Array.from({ length: n / 10 }, (_, i) => i * 10);
   return {
     ...oneRoom(n),
-    streams: [{ ratePerSec: 50, rooms: [{ room: 'room-0', senders }] }],
+    streams: [{ ratePerSec: rate, rooms: [{ room: 'room-0', senders }] }],
     warmupMs: 2000,
     durationMs: Math.max(SECONDS, 20) * 1000,
     graceMs: 2000,
@@ -469,13 +478,13 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 function fanoutTable(rs: FanoutResult[]): string {
   const grouped = rs.find((r) => r.target === 'baseline-grouped');
   const lines = [
-    '| target | clients | msg/s | deliveries/s | ratio to grouped baseline | p50 ms | p95 ms | p99 ms | max ms | ack p99 ms | complete | server CPU (s / util) | server CPU per process | server CPU µs per delivery | server peak RSS MiB | loadgen CPU (per process = total) | loadgen < ½ machine | other processes CPU | load avg | limit |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | clients | msg/s | deliveries/s | ratio to grouped baseline | p50 ms | p95 ms | p99 ms | max ms | ack p99 ms | complete | server CPU (s / util) | server CPU per process | server CPU µs per delivery | idle server CPU | µs per delivery net of idle | server peak RSS MiB | loadgen CPU (per process = total) | loadgen < ½ machine | other processes CPU | load avg | limit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rs) {
     const ratio = grouped ? r.deliveriesPerSec / grouped.deliveriesPerSec : Number.NaN;
     lines.push(
-      `| ${r.target} | ${f0(r.clients)} | ${f0(r.messagesPerSec)} | ${f0(r.deliveriesPerSec)} | ${f2(ratio)} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.ackMs.p99} | ${(r.completeness * 100).toFixed(2)} % | ${f2(r.serverCpuSec)} / ${f2(r.serverCpuUtil)} | ${r.serverProcessCpuUtil.map(f2).join(' / ')} | ${f2((r.serverCpuSec * 1e6) / Math.max(1, r.deliveries))} | ${f0(r.serverPeakRssMiB)} | ${r.loadgenCpuUtil.map(f2).join(' + ')} = ${f2(r.loadgenCpuTotal)} | ${r.loadgenUnderHalf ? 'yes' : '**no**'} | ${f2(r.otherCpuUtil)} | ${f2(r.loadavg1)} | ${r.limit} |`,
+      `| ${r.target} | ${f0(r.clients)} | ${f0(r.messagesPerSec)} | ${f0(r.deliveriesPerSec)} | ${f2(ratio)} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.ackMs.p99} | ${(r.completeness * 100).toFixed(2)} % | ${f2(r.serverCpuSec)} / ${f2(r.serverCpuUtil)} | ${r.serverProcessCpuUtil.map(f2).join(' / ')} | ${f2((r.serverCpuSec * 1e6) / Math.max(1, r.deliveries))} | ${f2(r.serverIdleCpuUtil)} | ${f2(((r.serverCpuUtil - r.serverIdleCpuUtil) * 1e6) / Math.max(1, r.deliveriesPerSec))} | ${f0(r.serverPeakRssMiB)} | ${r.loadgenCpuUtil.map(f2).join(' + ')} = ${f2(r.loadgenCpuTotal)} | ${r.loadgenUnderHalf ? 'yes' : '**no**'} | ${f2(r.otherCpuUtil)} | ${f2(r.loadavg1)} | ${r.limit} |`,
     );
   }
   return lines.join('\n');
@@ -530,7 +539,9 @@ async function main(): Promise<void> {
             ? fanoutSaturation()
             : s === 'fanout-latency'
               ? fanoutLatency()
-              : model20k(Number(USERS_20K ?? 19_900));
+              : s === 'fanout-500x10'
+                ? fanoutLatency(500, 10)
+                : model20k(Number(USERS_20K ?? 19_900));
         if (s === 'model-20k' && kind === 'pchat') {
           // the report says how the model was laid out
           const perUser = layout.rooms.reduce((a, r) => a + r.length, 0) / layout.rooms.length;

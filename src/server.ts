@@ -56,7 +56,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const log = opts.logger ?? createLogger(config.logLevel);
   let store: Store;
   try {
-    store = await openStore({ db: config.db, dataDir: config.dataDir });
+    store = await openStore({ db: config.db, dataDir: config.dataDir, sqliteSync: config.sqliteSync });
   } catch (e) {
     if (e instanceof PchatError) throw e;
     throw new PchatError('STORE_UNAVAILABLE', `db: cannot open the store: ${(e as Error).message}`, { field: 'db' });

@@ -107,7 +107,8 @@ export class ChatCore {
   private readonly unsubscribe: (() => void)[] = [];
   private pending: PendingPost[] = [];
   private flushScheduled = false;
-  private flushing: Promise<void> = Promise.resolve();
+  /** The commit in flight, if any. */
+  private flushing: Promise<void> | undefined;
   private deliveries = 0;
   private seq = 0;
   private readonly sequencer: RoomSequencer<{ view: MessageView; logged: boolean }> | undefined;
@@ -146,8 +147,7 @@ export class ChatCore {
 
   async stop(): Promise<void> {
     this.model.stop();
-    await this.flush();
-    await this.flushing;
+    while (this.flushing || this.pending.length > 0) await this.flushNow();
     for (const u of this.unsubscribe.splice(0)) u();
   }
 
@@ -662,13 +662,31 @@ export class ChatCore {
   enqueue(item: CommitItem): Promise<MessageView> {
     return new Promise<MessageView>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushing = this.flush();
-        });
-      }
+      this.scheduleFlush();
     });
+  }
+
+  /**
+   * Group commit: at most one commit is in flight. What is queued while it waits on the store (a PostgreSQL round
+   * trip, the WAL sync of SQLite on the thread pool) goes in one batch when it ends, not in one small transaction
+   * per event-loop turn, each waiting its turn for the store's lock and its own sync.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flushNow();
+    });
+  }
+
+  /** Commits what is queued unless a commit is in flight (then the queue follows it); resolves when it ends. */
+  private flushNow(): Promise<void> {
+    this.flushing ??= this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.length > 0) this.scheduleFlush();
+    });
+    return this.flushing;
   }
 
   /** Commits a batch in one transaction, with the 'committing' and 'appended' handlers taking part in it. */
@@ -689,7 +707,6 @@ export class ChatCore {
    * that cause a failure fail; every failure is logged with its cause.
    */
   private async flush(): Promise<void> {
-    this.flushScheduled = false;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];

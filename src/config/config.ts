@@ -76,6 +76,13 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * Where the embedded store's commit waits for the disk: 'inline' (SQLite's synchronous=FULL, on the event loop)
+   * or 'thread-pool' (the WAL fdatasync on libuv's thread pool, store/sqlite.ts). Both are durable before the
+   * answer; 'inline' measured faster on a disk whose fdatasync takes a fraction of a millisecond
+   * (docs/performance.md), 'thread-pool' is for disks whose syncs take milliseconds.
+   */
+  sqliteSync: z.enum(['inline', 'thread-pool']).default('inline'),
   /** Sign-in token lifetime in seconds. */
   tokenTtlSeconds: z.coerce
     .number()
@@ -109,6 +116,7 @@ const ENV: Record<string, string[]> = {
   PCHAT_SIP_TARGET_NAME: ['sip', 'targetName'],
   PCHAT_SIP_SELF_SIGNED_TLS: ['sip', 'selfSignedTls'],
   PCHAT_LOG_LEVEL: ['logLevel'],
+  PCHAT_SQLITE_SYNC: ['sqliteSync'],
   PCHAT_COMPLIANCE_PG_SCHEMA: ['compliance', 'pgSchema'],
   PCHAT_COMPLIANCE_CHECK_MS: ['compliance', 'checkMs'],
   PCHAT_RETENTION_EVERY_MS: ['compliance', 'retentionEveryMs'],

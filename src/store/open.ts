@@ -9,6 +9,8 @@ export interface StoreLocation {
   /** postgres://… (or postgresql://…); takes precedence over dataDir. */
   db?: string | undefined;
   dataDir: string;
+  /** The embedded store's sync mode (config `sqliteSync`); SQLite only. */
+  sqliteSync?: 'inline' | 'thread-pool';
 }
 
 export function isPostgresUrl(s: string | undefined): s is string {
@@ -21,5 +23,5 @@ export async function openStore(loc: StoreLocation): Promise<Store> {
     const { openPgDb } = await import('./postgres.js');
     return openSqlStore(await openPgDb(loc.db));
   }
-  return openSqlStore(openSqliteDb(join(loc.dataDir, 'pchat.db')));
+  return openSqlStore(openSqliteDb(join(loc.dataDir, 'pchat.db'), { sync: loc.sqliteSync }));
 }

@@ -10,3 +10,11 @@ storeContract(
   () => openStore({ dataDir: dir }),
   async () => rmSync(dir, { recursive: true, force: true }),
 );
+
+// the same contract with the WAL synced on the thread pool (config sqliteSync: 'thread-pool')
+const poolDir = mkdtempSync(join(tmpdir(), 'pchat-store-tp-'));
+storeContract(
+  'sqlite, thread-pool sync',
+  () => openStore({ dataDir: poolDir, sqliteSync: 'thread-pool' }),
+  async () => rmSync(poolDir, { recursive: true, force: true }),
+);

@@ -42,11 +42,33 @@ export const DEFAULT_WS_OPTIONS: WsOptions = {
 
 const frameCache = new WeakMap<ChatEvent, Buffer>();
 
-/** The event's frame, serialized once however many sessions receive it. */
+/**
+ * A whole WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server's frames are, then the
+ * payload length in 7, 7+16 or 7+64 bits) around `payload`. The same bytes are valid on every connection, so a
+ * fan-out writes one shared Buffer per recipient instead of framing the event again for each.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + n);
+  out[0] = 0x81;
+  if (n < 126) out[1] = n;
+  else if (n < 65_536) {
+    out[1] = 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 127;
+    out.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(out, head);
+  return out;
+}
+
+/** The event as a whole frame on the wire, serialized and framed once however many sessions receive it. */
 export function eventFrame(e: ChatEvent): Buffer {
   let b = frameCache.get(e);
   if (!b) {
-    b = Buffer.from(JSON.stringify({ type: 'event', event: e }));
+    b = textFrame(Buffer.from(JSON.stringify({ type: 'event', event: e })));
     frameCache.set(e, b);
   }
   return b;
@@ -128,18 +150,35 @@ class Connection {
 
   /** Queues a frame; the socket is corked until the end of this event-loop turn. */
   send(buf: Buffer): void {
+    const sock = this.corkedSocket();
+    if (!sock) return;
+    this.ws.send(buf, { binary: false });
+    if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) this.closeSlow();
+  }
+
+  /**
+   * Queues an already framed event (`eventFrame`) straight on the socket. Safe beside `ws`'s own writes because
+   * compression is off: `ws` then writes each frame whole and at once, never holding one back in a queue, so
+   * frames cannot interleave.
+   */
+  sendFramed(frame: Buffer): void {
+    const sock = this.corkedSocket();
+    if (!sock) return;
+    sock.write(frame);
+    if (this.ws.bufferedAmount > this.gw.opts.maxBufferedBytes) this.closeSlow();
+  }
+
+  /** The open connection's socket, corked until the end of this event-loop turn; undefined once closing. */
+  private corkedSocket(): Socket | undefined {
     const ws = this.ws;
-    if (this.closed || ws.readyState !== WebSocket.OPEN) return;
-    if (!this.corked) {
-      const sock = (ws as unknown as { _socket?: Socket })._socket;
-      if (sock) {
-        sock.cork();
-        this.corked = true;
-        this.gw.scheduleUncork(this);
-      }
+    if (this.closed || ws.readyState !== WebSocket.OPEN) return undefined;
+    const sock = (ws as unknown as { _socket?: Socket })._socket;
+    if (sock && !this.corked) {
+      sock.cork();
+      this.corked = true;
+      this.gw.scheduleUncork(this);
     }
-    ws.send(buf, { binary: false });
-    if (ws.bufferedAmount > this.gw.opts.maxBufferedBytes) this.closeSlow();
+    return sock;
   }
 
   uncork(): void {
@@ -188,7 +227,7 @@ class Connection {
     this.session = this.gw.chat.openSession(
       user,
       (e) => {
-        this.send(eventFrame(e));
+        this.sendFramed(eventFrame(e));
         // the server ended the session (token revoked, password changed): close with the reason
         if (e.type === 'ended') this.shutdown(4001, e.message);
       },

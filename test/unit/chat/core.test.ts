@@ -193,3 +193,77 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+for (const engine of ENGINES) {
+  describe(`chat core group commit (${engine})`, () => {
+    let fx: ChatFixture | undefined;
+    const batches: string[][] = [];
+    let release: () => void = () => {};
+    let held: Promise<void> = Promise.resolve();
+
+    before(async () => {
+      fx = await chatFixture(engine, (core) => {
+        core.events.on('committing', async ({ items }) => {
+          batches.push(items.map((i) => i.message.text));
+          if (items.some((i) => i.message.text === 'slow commit')) await held;
+        });
+      });
+    });
+    after(async () => fx?.close());
+
+    test('posts queued while a commit is in flight go in one batch after it, in the order they came', async (t) => {
+      if (!fx) return t.skip('PostgreSQL not reachable');
+      const alice = fx.open('alice');
+      const bob = fx.open('bob');
+      held = new Promise((r) => {
+        release = r;
+      });
+      batches.length = 0;
+      const first = fx.core.post(alice, fx.rooms.general, { text: 'slow commit' });
+      const rest: Promise<unknown>[] = [];
+      // each post in its own event-loop turn, all while the first commit waits
+      for (const [i, who] of [alice, bob, alice, bob].entries()) {
+        await new Promise((r) => setImmediate(r));
+        rest.push(fx.core.post(who, fx.rooms.general, { text: `queued ${i}` }));
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(batches, [['slow commit']], 'nothing else starts to commit while one is in flight');
+      release();
+      await first;
+      const stored = await Promise.all(rest);
+      assert.deepEqual(batches, [['slow commit'], ['queued 0', 'queued 1', 'queued 2', 'queued 3']]);
+      const ids = stored.map((m) => (m as { id: number }).id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'ids follow the order of the posts',
+      );
+      fx.core.closeSession(alice);
+      fx.core.closeSession(bob);
+    });
+
+    test('stop waits for the commit in flight and for what queued behind it', async (t) => {
+      if (!fx) return t.skip('PostgreSQL not reachable');
+      const alice = fx.open('alice');
+      held = new Promise((r) => {
+        release = r;
+      });
+      batches.length = 0;
+      const first = fx.core.post(alice, fx.rooms.general, { text: 'slow commit' });
+      await new Promise((r) => setTimeout(r, 10));
+      const second = fx.core.post(alice, fx.rooms.general, { text: 'behind it' });
+      let stopped = false;
+      const stopping = fx.core.stop().then(() => {
+        stopped = true;
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(stopped, false, 'stop waits for the commit in flight');
+      release();
+      await stopping;
+      const [a, b] = await Promise.all([first, second]);
+      assert.ok(a.id < b.id);
+      assert.deepEqual(batches, [['slow commit'], ['behind it']]);
+      fx.core.closeSession(alice);
+    });
+  });
+}
