@@ -1,6 +1,8 @@
 // StrykerJS mutation testing (npm run test:mutation). One scope per run, chosen by PCHAT_MUTATION_SCOPE (see
 // scripts/mutation.mjs), each with its own incremental file under reports/mutation/, so a rerun after a small
 // change only tests the mutants it touched. One test process unless PCHAT_MUTATION_CONCURRENCY says more (the machine is shared).
+const CHAT_TESTS = ['test/unit/chat/*.test.ts', 'test/unit/chat-service.test.ts', 'test/unit/spec-chat-access.test.ts'];
+
 const SCOPES = {
   // Bounded to the rule tables and the files that use the rules directly: under load each extra file costs every
   // surviving mutant a full run of it (admin-service.test.ts alone takes close to a minute on 2 busy cores).
@@ -57,7 +59,17 @@ const SCOPES = {
   },
   chat: {
     mutate: ['src/chat/**/*.ts'],
-    tests: ['test/unit/chat/*.test.ts', 'test/unit/chat-service.test.ts', 'test/unit/spec-chat-access.test.ts'],
+    tests: CHAT_TESTS,
+  },
+  // the chat folder in two halves that can run side by side (npm run test:mutation -- chat-core chat-modules);
+  // `--report chat` adds them up when there is no whole-folder run
+  'chat-core': {
+    mutate: ['src/chat/core.ts', 'src/chat/events.ts'],
+    tests: CHAT_TESTS,
+  },
+  'chat-modules': {
+    mutate: ['src/chat/**/*.ts', '!src/chat/core.ts', '!src/chat/events.ts'],
+    tests: CHAT_TESTS,
   },
   'http-auth': {
     mutate: ['src/transports/http/auth.ts'],
