@@ -139,10 +139,10 @@ export function invalid(field: string, message: string): PchatError {
   return new PchatError('INVALID_VALUE', `${field}: ${message}`, { field });
 }
 
-/** Converts anything thrown into a PchatError without leaking internals. */
+/** Converts anything thrown into a PchatError without leaking internals; the thrown value is kept as its cause. */
 export function asPchatError(e: unknown): PchatError {
   if (e instanceof PchatError) return e;
-  return fromDriverError(e) ?? new PchatError('INTERNAL');
+  return fromDriverError(e) ?? new PchatError('INTERNAL', undefined, { cause: e });
 }
 
 /** PostgreSQL SQLSTATEs of a server going away: admin/crash shutdown, cannot connect now, too many clients. */
@@ -152,12 +152,27 @@ const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPI
 /**
  * The one place driver and file-system failures get their codes: a full disk is STORAGE_FULL (507), a store
  * that is down, restarting or unwritable is STORE_UNAVAILABLE (503). Anything else is undefined (a bug).
+ * The error and its chain of causes are looked at (each once, so a cycle of causes ends); the thrown value is
+ * kept as the result's cause, for logs.
  */
 export function fromDriverError(e: unknown): PchatError | undefined {
-  if (typeof e !== 'object' || e === null) return undefined;
+  const seen = new Set<object>();
+  for (
+    let cur = e;
+    typeof cur === 'object' && cur !== null && !seen.has(cur);
+    cur = (cur as { cause?: unknown }).cause
+  ) {
+    seen.add(cur);
+    const code = driverCode(cur);
+    if (code) return new PchatError(code, undefined, { cause: e });
+  }
+  return undefined;
+}
+
+function driverCode(e: object): 'STORAGE_FULL' | 'STORE_UNAVAILABLE' | undefined {
   const code = String((e as { code?: unknown }).code ?? '');
   const message = String((e as { message?: unknown }).message ?? '');
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new PchatError('STORAGE_FULL');
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'STORAGE_FULL';
   if (
     PG_UNAVAILABLE.has(code) ||
     code.startsWith('08') ||
@@ -169,7 +184,6 @@ export function fromDriverError(e: unknown): PchatError | undefined {
     code === 'SQLITE_CANTOPEN' ||
     /Connection terminated|connection (?:is )?(?:closed|ended)|Client has encountered a connection error/i.test(message)
   )
-    return new PchatError('STORE_UNAVAILABLE');
-  const cause = (e as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== e ? fromDriverError(cause) : undefined;
+    return 'STORE_UNAVAILABLE';
+  return undefined;
 }

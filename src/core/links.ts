@@ -20,11 +20,30 @@ export function parseRoomUri(uri: string): { domain: string; roomId: string } | 
   return m ? { domain: (m[1] as string).toLowerCase(), roomId: m[2] as string } : undefined;
 }
 
+// (no double quote: LINK never takes one into a link)
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", ')', ']', '}']);
+const OPENER: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+
+const count = (s: string, c: string): number => s.split(c).length - 1;
+
+/**
+ * Drops sentence punctuation from the end of a link: `.`, `,`, `;`, `:`, `!`, `?`, `'`, and a closing
+ * bracket the link did not open (so `https://en.wikipedia.org/wiki/Foo_(bar)` keeps its `)`).
+ */
+function trimTrailing(link: string): string {
+  let s = link;
+  for (let c = s.slice(-1); TRAILING.has(c); c = s.slice(-1)) {
+    const opener = OPENER[c];
+    if (opener !== undefined && count(s, opener) >= count(s, c)) break;
+    s = s.slice(0, -1);
+  }
+  return s;
+}
+
 export function extractLinks(text: string): FoundLink[] {
   const out: FoundLink[] = [];
   for (const m of text.matchAll(LINK)) {
-    // trailing punctuation is usually sentence punctuation, not part of the link
-    const raw = m[0].replace(/[.,;:!?)\]}'"]+$/u, '');
+    const raw = trimTrailing(m[0]);
     const room = parseRoomUri(raw);
     if (room) out.push({ kind: 'room', text: raw, href: raw, roomId: room.roomId });
     else out.push({ kind: 'url', text: raw, href: raw });

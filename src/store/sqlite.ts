@@ -55,13 +55,21 @@ class WalSync {
     } catch (e) {
       throw new PchatError('STORE_UNAVAILABLE', undefined, { cause: e });
     }
-    if (++this.writes % CHECKPOINT_EVERY === 0) this.checkpoint();
+    // never inside a transaction another caller has opened meanwhile (a write outside one syncs without the
+    // lock): then the next write checkpoints
+    if (++this.writes >= CHECKPOINT_EVERY && !this.conn.inTransaction) {
+      this.writes = 0;
+      this.checkpoint();
+    }
   }
 
   private checkpoint(): void {
     this.conn.pragma('synchronous = FULL');
     try {
       this.conn.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // the commits are already on disk; a checkpoint that fails (another process holding the WAL) is retried
+      // CHECKPOINT_EVERY writes later
     } finally {
       this.conn.pragma('synchronous = OFF');
     }

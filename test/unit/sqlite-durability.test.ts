@@ -154,6 +154,45 @@ describe("SQLite commits with sync: 'thread-pool' are synced off the event loop"
     await db.close();
   });
 
+  test('the checkpoint never runs inside a transaction another caller opened during a sync; the next write runs it', async () => {
+    const file = fresh();
+    const s = heldSync();
+    const db = openSqliteDb(file, { sync: 'thread-pool', syncFd: s.syncFd });
+    const create = withTable(db); // write 1
+    await tick();
+    s.release();
+    await create;
+    for (let i = 2; i < 200; i++) {
+      const w = db.run('INSERT INTO t (v) VALUES (?)', [`row ${i} ${'x'.repeat(200)}`]);
+      await tick();
+      s.release();
+      await w;
+    }
+    const base = statSync(file).size;
+    // the 200th write waits on its sync; meanwhile another caller opens a transaction
+    const w200 = db.run('INSERT INTO t (v) VALUES (?)', ['the 200th write']);
+    await tick();
+    let gate: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      gate = r;
+    });
+    const tx = db.tx(async (t) => {
+      await t.run('INSERT INTO t (v) VALUES (?)', ['inside']);
+      await held;
+    });
+    await tick();
+    s.release(); // the 200th write's sync ends while the transaction is open
+    assert.deepEqual(await w200, { changes: 1 }, 'the write is answered, not failed by a checkpoint');
+    assert.equal(statSync(file).size, base, 'no checkpoint inside the open transaction');
+    gate();
+    await tick();
+    s.release();
+    await tx;
+    assert.ok(statSync(file).size > base, 'the transaction after it ran the checkpoint');
+    assert.equal((await db.get<{ c: number }>('SELECT count(*) AS c FROM t'))?.c, 200);
+    await db.close();
+  });
+
   test('with the real fdatasync every commit survives a close and a reopen; a clean close removes the WAL', async () => {
     const file = fresh();
     const db = openSqliteDb(file, { sync: 'thread-pool' });
