@@ -1,6 +1,8 @@
 // StrykerJS mutation testing (npm run test:mutation). One scope per run, chosen by PCHAT_MUTATION_SCOPE (see
 // scripts/mutation.mjs), each with its own incremental file under reports/mutation/, so a rerun after a small
-// change only tests the mutants it touched. Concurrency 1: the machine is shared.
+// change only tests the mutants it touched. One test process unless PCHAT_MUTATION_CONCURRENCY says more (the machine is shared).
+const CHAT_TESTS = ['test/unit/chat/*.test.ts', 'test/unit/chat-service.test.ts', 'test/unit/spec-chat-access.test.ts'];
+
 const SCOPES = {
   // Bounded to the rule tables and the files that use the rules directly: under load each extra file costs every
   // surviving mutant a full run of it (admin-service.test.ts alone takes close to a minute on 2 busy cores).
@@ -13,6 +15,10 @@ const SCOPES = {
       'test/unit/directory.test.ts',
       'test/unit/spec-principals.test.ts',
       'test/unit/chat-service.test.ts',
+      // names (NFC, look-alike keys, mixed scripts) and the alert matcher
+      'test/unit/names.test.ts',
+      'test/unit/keyword-matcher.test.ts',
+      'test/unit/spec-core-*.test.ts',
     ],
   },
   // The directory is read by nearly every file; its own tests and the rule tables that build on it are enough to
@@ -53,11 +59,26 @@ const SCOPES = {
       'test/unit/bigrams.test.ts',
       'test/unit/spec-store*.test.ts',
       'test/integration/store-postgres.test.ts',
+      // message administration and retention (moderation.ts), archive import (sql-store.ts), migrations
+      'test/unit/compliance-sqlite.test.ts',
+      'test/integration/compliance-postgres.test.ts',
+      'test/unit/migration-archive.test.ts',
+      'test/unit/migrations.test.ts',
     ],
   },
   chat: {
     mutate: ['src/chat/**/*.ts'],
-    tests: ['test/unit/chat/*.test.ts', 'test/unit/chat-service.test.ts', 'test/unit/spec-chat-access.test.ts'],
+    tests: CHAT_TESTS,
+  },
+  // the chat folder in two halves that can run side by side (npm run test:mutation -- chat-core chat-modules);
+  // `--report chat` adds them up when there is no whole-folder run
+  'chat-core': {
+    mutate: ['src/chat/core.ts', 'src/chat/events.ts'],
+    tests: CHAT_TESTS,
+  },
+  'chat-modules': {
+    mutate: ['src/chat/**/*.ts', '!src/chat/core.ts', '!src/chat/events.ts'],
+    tests: CHAT_TESTS,
   },
   'http-auth': {
     mutate: ['src/transports/http/auth.ts'],
@@ -82,14 +103,16 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: s.mutate,
   ignorePatterns: ['dist', 'data', 'bench', 'reports', '.tmp', 'web'],
-  concurrency: 1,
+  // one test process by default (the machine is shared); PCHAT_MUTATION_CONCURRENCY=2 on a quiet machine
+  concurrency: Number(process.env.PCHAT_MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 20_000,
   timeoutFactor: 2,
   incremental: true,
   incrementalFile: `reports/mutation/${scope}.incremental.json`,
   reporters: ['clear-text', 'progress'],
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  tempDirName: '.tmp/stryker',
+  // one sandbox folder per scope, so two scopes may run side by side
+  tempDirName: `.tmp/stryker-${scope}`,
   cleanTempDir: true,
   thresholds: { high: 90, low: 85, break: null },
 };

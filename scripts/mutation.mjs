@@ -6,14 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 const ALL = ['core', 'directory', 'xccos', 'digest', 'store', 'chat', 'http-auth'];
+/** Scopes that split a folder so its halves can run side by side; the folder's score adds them up. */
+const HALVES = { chat: ['chat-core', 'chat-modules'] };
+const KNOWN = [...ALL, ...Object.values(HALVES).flat()];
 const args = process.argv.slice(2);
 const reportOnly = args.includes('--report');
 const survivors = args.includes('--survivors');
 const scopes = args.filter((a) => !a.startsWith('--'));
 const chosen = scopes.length > 0 ? scopes : ALL;
 for (const s of chosen) {
-  if (!ALL.includes(s)) {
-    console.error(`unknown scope ${s}; one of ${ALL.join(', ')}`);
+  if (!KNOWN.includes(s)) {
+    console.error(`unknown scope ${s}; one of ${KNOWN.join(', ')}`);
     process.exit(2);
   }
 }
@@ -35,15 +38,19 @@ if (!reportOnly) {
 
 console.log('\nscope       score   killed timeout survived no-cov  total');
 for (const scope of chosen) {
-  const file = `reports/mutation/${scope}.incremental.json`;
-  if (!existsSync(file)) {
+  const own = `reports/mutation/${scope}.incremental.json`;
+  // a folder measured in halves: the halves' files together
+  const files = existsSync(own)
+    ? [own]
+    : (HALVES[scope] ?? []).map((h) => `reports/mutation/${h}.incremental.json`).filter((f) => existsSync(f));
+  if (files.length === 0) {
     console.log(`${scope.padEnd(11)} (not run)`);
     continue;
   }
-  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const entries = files.flatMap((file) => Object.entries(JSON.parse(readFileSync(file, 'utf8')).files));
   const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
   const left = [];
-  for (const [path, f] of Object.entries(report.files)) {
+  for (const [path, f] of entries) {
     const lines = f.source.split('\n');
     for (const m of f.mutants) {
       if (m.status in n) n[m.status]++;
