@@ -27,7 +27,9 @@ if (!reportOnly) {
     console.log(`\n=== mutation: ${scope} ===`);
     const r = spawnSync('npx', ['stryker', 'run'], {
       stdio: 'inherit',
-      env: { ...process.env, PCHAT_MUTATION_SCOPE: scope },
+      // CI=true: a suite whose PostgreSQL half cannot connect fails instead of skipping, so a skip never passes
+      // for a killed mutant's absence (test/support/pg.ts)
+      env: { ...process.env, CI: process.env.CI ?? 'true', PCHAT_MUTATION_SCOPE: scope },
     });
     if (r.status !== 0) {
       console.error(`stryker failed for ${scope} (exit ${r.status})`);
