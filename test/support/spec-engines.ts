@@ -1,11 +1,13 @@
 // Runs one specification over both store engines: a SQLite file in a temporary folder and a fresh PostgreSQL
 // schema (skipped with a message outside CI when PostgreSQL is not reachable, failing under CI=true; see pg.ts).
+
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { openStore } from '../../src/store/open.js';
-import type { Store } from '../../src/store/port.js';
+import type { NewMessage, Store } from '../../src/store/port.js';
 import { pgSchema } from './pg.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -16,6 +18,27 @@ export interface EngineContext {
   store(): Store | undefined;
   /** A folder of its own for files next to the store (removed afterwards). */
   dir: string;
+  /**
+   * A test that gets the open store. SQLite is always there, so a store that did not open fails the test (a
+   * mutant that breaks opening cannot hide behind skips); an unreachable PostgreSQL skips it.
+   */
+  storeTest(title: string, fn: (store: Store) => Promise<void>): void;
+}
+
+/** A logged regular message by alice at ts 1000 in `roomId`, with `over` on top. */
+export function newMessage(roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage {
+  return {
+    roomId,
+    author: 'sip:alice@contoso.com',
+    ts: 1000,
+    kind: 'regular',
+    text,
+    title: null,
+    rich: null,
+    file: null,
+    logged: true,
+    ...over,
+  };
 }
 
 export function forEachEngine(title: string, body: (ctx: EngineContext) => void): void {
@@ -39,7 +62,13 @@ export function forEachEngine(title: string, body: (ctx: EngineContext) => void)
         await drop?.();
         rmSync(dir, { recursive: true, force: true });
       });
-      body({ engine, store: () => store, dir });
+      const storeTest = (t: string, fn: (s: Store) => Promise<void>) =>
+        test(t, async (ctx) => {
+          if (!store)
+            return engine === 'sqlite' ? assert.fail('the SQLite store did not open') : ctx.skip('engine unavailable');
+          await fn(store);
+        });
+      body({ engine, store: () => store, dir, storeTest });
     });
   }
 }

@@ -2,32 +2,16 @@
 // is found by its new text and no longer by its old one (the full-text indexes follow the change), a removed one
 // is found by neither, and a removed file message loses its file record, which is handed back for deletion.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import type { NewMessage, Store } from '../../src/store/port.js';
-import { forEachEngine } from '../support/spec-engines.js';
+import { forEachEngine, newMessage } from '../support/spec-engines.js';
 
 const ALICE = 'sip:alice@contoso.com';
-const msg = (text: string, over: Partial<NewMessage> = {}): NewMessage => ({
-  roomId: 'mod',
-  author: ALICE,
-  ts: 1000,
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-  ...over,
-});
 
-forEachEngine('moderation specification', ({ engine, store }) => {
+const msg = (text: string, over: Partial<NewMessage> = {}): NewMessage => newMessage('mod', text, over);
+
+forEachEngine('moderation specification', ({ store, storeTest }) => {
   const s = () => store() as Store;
-  const it = (title: string, fn: () => Promise<void>) =>
-    test(title, async (t) => {
-      if (!store())
-        return engine === 'sqlite' ? assert.fail('the SQLite store did not open') : t.skip('engine unavailable');
-      await fn();
-    });
+  const it = (title: string, fn: () => Promise<void>) => storeTest(title, () => fn());
   const found = async (text: string) =>
     (await s().messages.search({ roomIds: ['mod'], text, limit: 10 })).messages.map((m) => m.text);
 

@@ -3,35 +3,18 @@
 // config, invitations, message ids (a batch gets consecutive ascending ids in batch order) and what an unlogged
 // message keeps (its id and kind, none of its content).
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
-import type { NewMessage, Store } from '../../src/store/port.js';
-import { forEachEngine } from '../support/spec-engines.js';
+import { before } from 'node:test';
+import type { Store } from '../../src/store/port.js';
+import { forEachEngine, newMessage } from '../support/spec-engines.js';
 
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
 
-const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage => ({
-  roomId,
-  author: ALICE,
-  ts: 1000,
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-  ...over,
-});
+const msg = newMessage;
 
-forEachEngine('store records specification', ({ engine, store }) => {
+forEachEngine('store records specification', ({ store, storeTest }) => {
   const s = () => store() as Store;
-  const it = (title: string, fn: () => Promise<void>) =>
-    test(title, async (t) => {
-      // SQLite is always there: a store that did not open is a failure, not a skip
-      if (!store())
-        return engine === 'sqlite' ? assert.fail('the SQLite store did not open') : t.skip('engine unavailable');
-      await fn();
-    });
+  const it = (title: string, fn: () => Promise<void>) => storeTest(title, () => fn());
   /** The change events appended after `after`, without their ids and times. */
   const changesAfter = async (after: number) =>
     (await s().changes.since(after, 100)).map((c) => ({ type: c.type, subject: c.subject, data: c.data }));

@@ -3,23 +3,11 @@
 // phrase ignores the white space around it, an empty keyword among `anyOf` matches nothing by itself, and an empty
 // author list is no author filter.
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { before } from 'node:test';
 import type { MessageSearch, NewMessage, Store } from '../../src/store/port.js';
-import { forEachEngine } from '../support/spec-engines.js';
+import { forEachEngine, newMessage } from '../support/spec-engines.js';
 
-const ALICE = 'sip:alice@contoso.com';
-
-const msg = (text: string): NewMessage => ({
-  roomId: 'terms',
-  author: ALICE,
-  ts: 1000,
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-});
+const _ALICE = 'sip:alice@contoso.com';
 
 const TEXTS = [
   'une école ici',
@@ -32,17 +20,13 @@ const TEXTS = [
   'plain words',
 ];
 
-forEachEngine('search terms specification', ({ engine, store }) => {
+const msg = (text: string, over: Partial<NewMessage> = {}): NewMessage => newMessage('terms', text, over);
+
+forEachEngine('search terms specification', ({ store, storeTest }) => {
   const s = () => store() as Store;
-  const it = (title: string, fn: () => Promise<void>) =>
-    test(title, async (t) => {
-      // SQLite is always there: a store that did not open is a failure, not a skip
-      if (!store())
-        return engine === 'sqlite' ? assert.fail('the SQLite store did not open') : t.skip('engine unavailable');
-      await fn();
-    });
+  const it = (title: string, fn: () => Promise<void>) => storeTest(title, () => fn());
   before(async () => {
-    if (store()) await s().messages.append(TEXTS.map(msg));
+    if (store()) await s().messages.append(TEXTS.map((t) => msg(t)));
   });
   const texts = async (q: Partial<MessageSearch>) =>
     (await s().messages.search({ roomIds: ['terms'], limit: 50, ...q })).messages.map((m) => m.text).sort();

@@ -3,24 +3,13 @@
 // the term), the room list being the only rooms searched, and paging by id.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { MessageSearch, NewMessage, Store } from '../../src/store/port.js';
-import { forEachEngine } from '../support/spec-engines.js';
+import type { MessageSearch, Store } from '../../src/store/port.js';
+import { forEachEngine, newMessage } from '../support/spec-engines.js';
 
 const ALICE = 'sip:alice@contoso.com';
 const BOB = 'sip:bob@contoso.com';
 
-const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage => ({
-  roomId,
-  author: ALICE,
-  ts: 1000,
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-  ...over,
-});
+const msg = newMessage;
 
 forEachEngine('search specification', ({ store }) => {
   const s = () => store() as Store;
