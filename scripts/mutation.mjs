@@ -10,6 +10,21 @@ const ALL = ['core', 'directory', 'xccos', 'digest', 'store', 'chat', 'http-auth
 const HALVES = { chat: ['chat-core', 'chat-modules'] };
 const KNOWN = [...ALL, ...Object.values(HALVES).flat()];
 const args = process.argv.slice(2);
+const FLAGS = ['--report', '--survivors', '--help'];
+const USAGE = `usage: npm run test:mutation -- [scope ...] [--report] [--survivors]
+  scope       one or more of ${KNOWN.join(', ')} (default: ${ALL.join(', ')}), run one after the other
+  --report    print the scores recorded by the last runs (reports/mutation/*.incremental.json); run nothing
+  --survivors with --report: also print every surviving and uncovered mutant`;
+if (args.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (const a of args) {
+  if (a.startsWith('--') && !FLAGS.includes(a)) {
+    console.error(`unknown option ${a}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const reportOnly = args.includes('--report');
 const survivors = args.includes('--survivors');
 const scopes = args.filter((a) => !a.startsWith('--'));
