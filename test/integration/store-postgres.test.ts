@@ -5,6 +5,7 @@ import { storeContract } from '../support/store-contract.js';
 let schema: PgSchema | undefined;
 storeContract(
   'postgres',
+  'postgres',
   async () => {
     schema = await pgSchema('store contract: postgres');
     return schema ? openStore({ db: schema.url, dataDir: '.' }) : undefined;

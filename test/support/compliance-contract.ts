@@ -15,6 +15,7 @@ import { ComplianceWorker } from '../../src/compliance/worker.js';
 import type { PchatError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/store/port.js';
 import { type ComplianceEnv, complianceEnv, xmllintValidate } from './compliance-env.js';
+import { engineUnavailable } from './spec-engines.js';
 import { category, room, user } from './store-contract.js';
 
 const ev = (over: Partial<NewComplianceEvent> = {}): NewComplianceEvent => ({
@@ -59,7 +60,7 @@ export function complianceContract(engine: 'sqlite' | 'postgres') {
       new ComplianceWorker(e.compliance, { baseDir: e.dataDir, details: detailsFromStore(e.chat, 'contoso.com'), now });
 
     test('events get strictly increasing ids; pending events wait for confirm; reconcile settles them', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const c = env.compliance;
       const ids = await c.record([ev({ content: 'a' }), ev({ content: 'b' }), ev({ type: 'JOIN', content: '' })]);
       assert.equal(ids.length, 3);
@@ -84,7 +85,7 @@ export function complianceContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('the XML worker exports every event exactly once, valid against the XSD, chained and verifiable', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const c = env.compliance;
       await c.putConfig(
         parseComplianceConfig({
@@ -144,7 +145,7 @@ export function complianceContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('a failing adapter keeps the events and backs off; the next good run exports them', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const c = env.compliance;
       const failing = join(env.dataDir, 'failing-adapter.mjs');
       writeFileSync(
@@ -189,7 +190,7 @@ export function complianceContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('two servers running the worker at once export each event exactly once (JSON Lines)', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const c = env.compliance;
       await c.putConfig(
         parseComplianceConfig({ adapterType: 'jsonl', adapterOutputDirectory: 'jsonl-out', batchSize: 7 }),
@@ -274,7 +275,7 @@ export function moderationContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('a removed message leaves history, search and the index; a replaced one is found by its new text only', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const s = env.chat;
       const [m1, m2, m3, m4] = await s.messages.append([
         msg('room-1', 'the merger closes friday'),
@@ -331,7 +332,7 @@ export function moderationContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('room clear removes content up to the end date, files included', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const s = env.chat;
       const old = Date.parse('2026-01-10T12:00:00Z');
       const file = { id: 'file-1', name: 'a.txt', size: 1, contentType: 'text/plain' };
@@ -353,7 +354,7 @@ export function moderationContract(engine: 'sqlite' | 'postgres') {
     });
 
     test('retention purges what expired, after compliance exported it, and nothing under legal hold', async (t) => {
-      if (!env) return t.skip('no PostgreSQL');
+      if (!env) return engineUnavailable(t, engine);
       const s = env.chat;
       const now = Date.now();
       // recorded like chat posts

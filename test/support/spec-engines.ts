@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { openStore } from '../../src/store/open.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
 import { pgSchema } from './pg.js';
@@ -23,6 +23,16 @@ export interface EngineContext {
    * mutant that breaks opening cannot hide behind skips); an unreachable PostgreSQL skips it.
    */
   storeTest(title: string, fn: (store: Store) => Promise<void>): void;
+}
+
+/**
+ * What a test does when its engine's store (or database) did not open: SQLite is always there, so the test fails
+ * (a mutant that breaks opening cannot hide behind skips); PostgreSQL skips it (reachable only outside CI: under
+ * CI=true pg.ts already fails when it cannot connect).
+ */
+export function engineUnavailable(t: TestContext, engine: Engine): void {
+  if (engine === 'sqlite') assert.fail('the SQLite store did not open');
+  t.skip('engine unavailable');
 }
 
 /** A logged regular message by alice at ts 1000 in `roomId`, with `over` on top. */
@@ -64,8 +74,7 @@ export function forEachEngine(title: string, body: (ctx: EngineContext) => void)
       });
       const storeTest = (t: string, fn: (s: Store) => Promise<void>) =>
         test(t, async (ctx) => {
-          if (!store)
-            return engine === 'sqlite' ? assert.fail('the SQLite store did not open') : ctx.skip('engine unavailable');
+          if (!store) return engineUnavailable(ctx, engine);
           await fn(store);
         });
       body({ engine, store: () => store, dir, storeTest });

@@ -5,6 +5,7 @@ import type { Category, Room, User } from '../../src/core/model.js';
 import { DEFAULT_CONFIG } from '../../src/core/model.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
+import { type Engine, engineUnavailable } from './spec-engines.js';
 
 export function category(over: Partial<Category> = {}): Category {
   return {
@@ -68,7 +69,16 @@ const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewM
   ...over,
 });
 
-export function storeContract(name: string, open: () => Promise<Store | undefined>, cleanup?: () => Promise<void>) {
+/**
+ * The contract on `engine`. `open` answers undefined only when the engine is unavailable: then every case fails on
+ * SQLite (always there) and skips on PostgreSQL (outside CI; see pg.ts).
+ */
+export function storeContract(
+  name: string,
+  engine: Engine,
+  open: () => Promise<Store | undefined>,
+  cleanup?: () => Promise<void>,
+) {
   describe(`store contract: ${name}`, () => {
     let store: Store | undefined;
     before(async () => {
@@ -81,7 +91,7 @@ export function storeContract(name: string, open: () => Promise<Store | undefine
     const s = () => store as Store;
     const it = (title: string, fn: () => Promise<void>) =>
       test(title, async (t) => {
-        if (!store) return t.skip(`${name} unavailable`);
+        if (!store) return engineUnavailable(t, engine);
         await fn();
       });
 

@@ -11,6 +11,7 @@ import { PchatError } from '../../src/core/errors.js';
 import { isPostgresUrl, openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/port.js';
 import { pgSchema } from '../support/pg.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 test('a location is a PostgreSQL URL only when it starts with postgres:// or postgresql://', () => {
   const cases: [string | undefined, boolean][] = [
@@ -30,7 +31,7 @@ test('a location is a PostgreSQL URL only when it starts with postgres:// or pos
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
-  /** Opens a store on a fresh location (a data directory that does not exist yet); undefined: no engine. */
+  /** Runs `fn` on a store on a fresh location (a data directory that does not exist yet); false: no engine. */
   async function withStore(suite: string, fn: (s: Store, dataDir: string) => Promise<void>): Promise<boolean> {
     const parent = mkdtempSync(join(tmpdir(), `pchat-adapter-${dialect}-`));
     const dataDir = join(parent, 'not', 'yet');
@@ -56,7 +57,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(s.raw().caps.dialect, dialect);
       assert.equal(s.raw().caps.fullText, dialect === 'sqlite' ? 'fts5-trigram' : 'pg-trgm');
     });
-    if (!ran) t.skip('engine unavailable');
+    if (!ran) engineUnavailable(t, dialect);
   });
 
   test(`a read outside a transaction never sees its uncommitted writes [${dialect}]`, async (t) => {
@@ -77,7 +78,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(seen, undefined, 'not seen while the transaction was open');
       assert.equal(await s.groups.get('pending'), undefined, 'not there after the rollback');
     });
-    if (!ran) t.skip('engine unavailable');
+    if (!ran) engineUnavailable(t, dialect);
   });
 
   test(`transactions started together run one after the other, never interleaved [${dialect}]`, async (t) => {
@@ -97,7 +98,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         assert.deepEqual(subjects.slice(i, i + 2), [`${tag}-1`, `${tag}-2`], 'each transaction is contiguous');
       }
     });
-    if (!ran) t.skip('engine unavailable');
+    if (!ran) engineUnavailable(t, dialect);
   });
 
   test(`a statement that changes nothing reports no changes [${dialect}]`, async (t) => {
@@ -109,7 +110,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await db.run('SELECT name FROM groups_'), { changes: 0 });
       assert.deepEqual(await db.run("UPDATE groups_ SET description = 'y' WHERE name = 'none'"), { changes: 0 });
     });
-    if (!ran) t.skip('engine unavailable');
+    if (!ran) engineUnavailable(t, dialect);
   });
 
   test(`a closed store refuses work [${dialect}]`, async (t) => {
@@ -117,7 +118,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const ran = await withStore('adapter close specification', async (s) => {
       closed = s;
     });
-    if (!ran) return t.skip('engine unavailable');
+    if (!ran) return engineUnavailable(t, dialect);
     await assert.rejects((closed as Store).groups.get('g1'), (e) =>
       dialect === 'postgres' ? e instanceof PchatError && e.code === 'STORE_UNAVAILABLE' : e instanceof Error,
     );

@@ -15,6 +15,7 @@ import { openStore } from '../../src/store/open.js';
 import { openPgDb } from '../../src/store/postgres.js';
 import { openSqliteDb } from '../../src/store/sqlite.js';
 import { pgSchema } from '../support/pg.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 type Dialect = 'sqlite' | 'postgres';
 const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -99,7 +100,7 @@ const BY_DIALECT: Record<Dialect, string[]> = {
 for (const dialect of ['sqlite', 'postgres'] as const) {
   test(`a fresh store has the whole schema, each step recorded once by version and name [${dialect}]`, async (t) => {
     const loc = await location(dialect, 'migration schema specification');
-    if (!loc) return t.skip('engine unavailable');
+    if (!loc) return engineUnavailable(t, dialect);
     try {
       const store = await loc.open();
       try {
@@ -134,7 +135,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
   test(`migrating a fresh database answers the highest version [${dialect}]`, async (t) => {
     const loc = await location(dialect, 'migration version specification');
-    if (!loc) return t.skip('engine unavailable');
+    if (!loc) return engineUnavailable(t, dialect);
     const db = await loc.raw();
     try {
       assert.equal(await migrate(db), LATEST);
@@ -146,7 +147,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
   test(`a store from before look-alike keys gets them backfilled; look-alikes are kept [${dialect}]`, async (t) => {
     const loc = await location(dialect, 'migration backfill specification');
-    if (!loc) return t.skip('engine unavailable');
+    if (!loc) return engineUnavailable(t, dialect);
     try {
       // Build a version-2 database by hand: steps 1 and 2 only, with names that collide under the later rule.
       const db = await loc.raw();

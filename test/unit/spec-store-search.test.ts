@@ -2,7 +2,7 @@
 // `until` exclusive, as docs/protocol.md says), every term having to match (CJK included, whatever index serves
 // the term), the room list being the only rooms searched, and paging by id.
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { before } from 'node:test';
 import type { MessageSearch, Store } from '../../src/store/port.js';
 import { forEachEngine, newMessage } from '../support/spec-engines.js';
 
@@ -11,14 +11,10 @@ const BOB = 'sip:bob@contoso.com';
 
 const msg = newMessage;
 
-forEachEngine('search specification', ({ store }) => {
+forEachEngine('search specification', ({ store, storeTest }) => {
   const s = () => store() as Store;
   const ids = new Map<string, number>();
-  const it = (title: string, fn: () => Promise<void>) =>
-    test(title, async (t) => {
-      if (!store()) return t.skip('engine unavailable');
-      await fn();
-    });
+  const it = (title: string, fn: () => Promise<void>) => storeTest(title, () => fn());
 
   before(async () => {
     if (!store()) return;

@@ -7,6 +7,7 @@ import { storeContract } from '../support/store-contract.js';
 const dir = mkdtempSync(join(tmpdir(), 'pchat-store-'));
 storeContract(
   'sqlite',
+  'sqlite',
   () => openStore({ dataDir: dir }),
   async () => rmSync(dir, { recursive: true, force: true }),
 );
@@ -15,6 +16,7 @@ storeContract(
 const poolDir = mkdtempSync(join(tmpdir(), 'pchat-store-tp-'));
 storeContract(
   'sqlite, thread-pool sync',
+  'sqlite',
   () => openStore({ dataDir: poolDir, sqliteSync: 'thread-pool' }),
   async () => rmSync(poolDir, { recursive: true, force: true }),
 );
