@@ -13,6 +13,7 @@ import { openPgDb } from '../../src/store/postgres.js';
 import { openSqlStore } from '../../src/store/sql-store.js';
 import { openSqliteDb } from '../../src/store/sqlite.js';
 import { DIALECTS, type Engine, freshEngine } from '../support/engines.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 const OPTS = { realm: 'contoso.com', domain: 'contoso.com', pool: 'pool1' };
 const ADMIN = 'sip:admin@contoso.com';
@@ -81,7 +82,7 @@ for (const dialect of DIALECTS) {
 
     const it = (title: string, fn: () => Promise<void>) =>
       test(title, async (t) => {
-        if (!engine) return t.skip('engine unavailable');
+        if (!engine) return engineUnavailable(t, dialect);
         await fn();
       });
 
@@ -238,9 +239,9 @@ for (const dialect of DIALECTS) {
     after(async () => engine?.cleanup());
 
     test('a step numbered below the newest applied one is still applied (helpers number their steps apart)', async (t) => {
-      if (!engine) return t.skip('engine unavailable');
+      if (!engine) return engineUnavailable(t, dialect);
       const other = await freshEngine(dialect, 'migration order');
-      if (!other) return t.skip('engine unavailable');
+      if (!other) return engineUnavailable(t, dialect);
       try {
         const db: Db = other.location.db
           ? await openPgDb(other.location.db)
@@ -273,7 +274,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('look-alike rows from before the rule are kept; new look-alikes are refused', async (t) => {
-      if (!engine) return t.skip('engine unavailable');
+      if (!engine) return engineUnavailable(t, dialect);
       const db: Db = engine.location.db
         ? await openPgDb(engine.location.db)
         : openSqliteDb(join(engine.location.dataDir, 'pchat.db'));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NewMessage, Store } from '../../src/store/port.js';
 import { DIALECTS, type Engine, freshEngine } from '../support/engines.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 const msg = (roomId: string, text: string, title: string | null = null): NewMessage => ({
   roomId,
@@ -48,7 +49,7 @@ for (const dialect of DIALECTS) {
     });
     const it = (title: string, fn: () => Promise<void>) =>
       test(title, async (t) => {
-        if (!engine) return t.skip('engine unavailable');
+        if (!engine) return engineUnavailable(t, dialect);
         await fn();
       });
     const feed = async (anyOf: string[], roomIds = ['r1', 'r2'], extra: { beforeId?: number; limit?: number } = {}) =>

@@ -8,6 +8,7 @@ import { PchatClient, type PchatConnection } from '../../src/client/index.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
 import { DIALECTS, type Engine, freshEngine } from '../support/engines.js';
 import { DOMAIN, PASSWORD, type ServerProcess, startServer, uri } from '../support/server.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 const msg = (roomId: string, text: string): NewMessage => ({
   roomId,
@@ -91,7 +92,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('120 posts back to back on one WebSocket get strictly increasing ids in send order, 5 rounds', async (t) => {
-      if (!server) return t.skip('engine unavailable');
+      if (!server) return engineUnavailable(t, dialect);
       const client = new PchatClient(server.url);
       await client.signIn(uri('alice'), PASSWORD);
       const conn = await client.connect({ reconnect: false });
@@ -117,7 +118,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('120 posts back to back on one REST connection get increasing ids in send order', async (t) => {
-      if (!server) return t.skip('engine unavailable');
+      if (!server) return engineUnavailable(t, dialect);
       const client = new PchatClient(server.url);
       const token = (await client.signIn(uri('alice'), PASSWORD)).token;
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -146,7 +147,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('appends made back to back commit in call order', async (t) => {
-      if (!engine) return t.skip('engine unavailable');
+      if (!engine) return engineUnavailable(t, dialect);
       const store = await engine.open();
       stores.push(store);
       for (let round = 0; round < 3; round++) {
@@ -159,7 +160,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a reader catching up by id never skips a message that commits late (two writers, one reader)', async (t) => {
-      if (!engine) return t.skip('engine unavailable');
+      if (!engine) return engineUnavailable(t, dialect);
       // on PostgreSQL two stores on one database are two servers of a pool; SQLite serves one server (two
       // writers there are two callers of one store), read here through a second connection to the file
       const a = await engine.open();

@@ -15,6 +15,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/port.js';
 import { fillStore } from '../support/archive-fixture.js';
 import { type PgSchema, pgSchema } from '../support/pg.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pchat-archive-'));
 let pgSchemas: PgSchema[] = [];
@@ -36,7 +37,8 @@ async function postgres(name: string): Promise<{ store: Store; files: FileStore 
 }
 
 type Engine = (name: string) => Promise<{ store: Store; files: FileStore } | undefined>;
-const ENGINES: [string, Engine][] = [
+// undefined only for an unreachable PostgreSQL: on SQLite a case whose store is missing fails
+const ENGINES: ['sqlite' | 'postgres', Engine][] = [
   ['sqlite', sqlite],
   ['postgres', postgres],
 ];
@@ -229,7 +231,7 @@ for (const [engine, open] of ENGINES) {
 
     test('--what-if reports conflicts and changes nothing', async (t) => {
       const target = await open(`whatif-${engine}`);
-      if (!target) return t.skip('PostgreSQL not reachable');
+      if (!target) return engineUnavailable(t, engine);
       // A same-named room and category that exist already, with other ids, and a message id taken.
       await target.store.categories.put({
         id: 'cat-local',
@@ -326,7 +328,7 @@ for (const [engine, open] of ENGINES) {
 
     test('a malformed or truncated archive is refused before anything changes', async (t) => {
       const target = await open(`bad-${engine}`);
-      if (!target) return t.skip('PostgreSQL not reachable');
+      if (!target) return engineUnavailable(t, engine);
       const lines = readFileSync(archive, 'utf8').split('\n');
       const cases: [string, string, RegExp][] = [
         ['truncated', lines.slice(0, -2).join('\n') + '\n', /truncated/],
@@ -407,7 +409,7 @@ for (const [engine, open] of ENGINES) {
 
     test('an import that crashes resumes after its last commit; no half-imported room is visible', async (t) => {
       const target = await open(`crash-${engine}`);
-      if (!target) return t.skip('PostgreSQL not reachable');
+      if (!target) return engineUnavailable(t, engine);
       let commits = 0;
       const crash = new Error('simulated crash');
       let sawHalfRoom = false;
@@ -437,7 +439,7 @@ for (const [engine, open] of ENGINES) {
 
     test('levels, scope, start date and --disable-exported-nodes', async (t) => {
       const s = await open(`levels-${engine}`);
-      if (!s) return t.skip('PostgreSQL not reachable');
+      if (!s) return engineUnavailable(t, engine);
       await fillStore(s.store, s.files);
       const types = (f: string) =>
         new Set(

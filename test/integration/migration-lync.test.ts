@@ -15,6 +15,7 @@ import { type LyncFiles, migrateLync } from '../../src/migration/lync-migrate.js
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/port.js';
 import { type PgSchema, pgSchema } from '../support/pg.js';
+import { type Engine, engineUnavailable } from '../support/spec-engines.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FIX = join(ROOT, 'test/fixtures/lync');
@@ -59,7 +60,8 @@ async function snapshot(store: Store, name: string): Promise<string> {
 
 const texts = async (store: Store, roomId: string) => (await store.messages.before(roomId, 100)).map((m) => m.text);
 
-const ENGINES: [string, (n: string) => Promise<Store | undefined>][] = [
+// undefined only for an unreachable PostgreSQL: a SQLite store that does not open fails its case
+const ENGINES: [Engine, (n: string) => Promise<Store | undefined>][] = [
   ['sqlite', async (n) => openStore({ dataDir: join(dir, n) })],
   [
     'postgres',
@@ -76,7 +78,7 @@ for (const [engine, open] of ENGINES) {
   describe(`pchat migrate lync on ${engine}`, () => {
     test('--what-if reports and changes nothing; the real run follows the rules; a second run adds nothing', async (t) => {
       const store = await open(`m-${engine}`);
-      if (!store) return t.skip('PostgreSQL not reachable');
+      if (!store) return engineUnavailable(t, engine);
       opened.push(store);
       await seedDirectory(store);
       const before = await snapshot(store, `before-${engine}`);
@@ -178,7 +180,7 @@ for (const [engine, open] of ENGINES) {
 
     test('bad legacy input is refused before anything changes', async (t) => {
       const store = await open(`bad-${engine}`);
-      if (!store) return t.skip('PostgreSQL not reachable');
+      if (!store) return engineUnavailable(t, engine);
       opened.push(store);
       const before = await snapshot(store, `bad-before-${engine}`);
       const { writeFileSync, mkdirSync } = await import('node:fs');

@@ -7,6 +7,7 @@ import { makeCredential, scryptCount, verifyPassword } from '../../src/directory
 import { SignInThrottle, sourceKey, THROTTLE_DEFAULTS } from '../../src/directory/sign-in-throttle.js';
 import type { Store } from '../../src/store/port.js';
 import { DIALECTS, type Engine, freshEngine } from '../support/engines.js';
+import { engineUnavailable } from '../support/spec-engines.js';
 
 const ALICE = 'sip:alice@contoso.com';
 const ADMIN = 'sip:admin@contoso.com';
@@ -66,7 +67,7 @@ for (const dialect of DIALECTS) {
     });
     const it = (title: string, fn: () => Promise<void>) =>
       test(title, async (t) => {
-        if (!engine) return t.skip('engine unavailable');
+        if (!engine) return engineUnavailable(t, dialect);
         await fn();
       });
 
@@ -157,7 +158,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('counters live in the store: a second server of the pool sees the first one’s failures', async (t) => {
-      if (!engine) return t.skip('engine unavailable');
+      if (!engine) return engineUnavailable(t, dialect);
       const other = await engine.open();
       try {
         const a = new SignInThrottle(store, { sourceCap: 10_000 }, clock);

@@ -1,5 +1,8 @@
 // Runs a suite once per store engine: a SQLite file in a temporary directory and a throwaway PostgreSQL schema
-// (skipped with a message outside CI when PostgreSQL is unreachable, failing under CI=true; see pg.ts).
+// (skipped with a message outside CI when PostgreSQL is unreachable, failing under CI=true; see pg.ts). SQLite is
+// always there: its half never skips (a case whose engine is missing calls engineUnavailable from spec-engines.ts,
+// which fails on SQLite), and a SQLite store that does not open fails the case that opens it.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +18,20 @@ export interface Engine {
   cleanup(): Promise<void>;
 }
 
-/** A fresh, empty location on `dialect`, or undefined when the engine is unavailable (the suite is skipped). */
+/**
+ * A fresh, empty location on `dialect`; undefined only for an unreachable PostgreSQL outside CI (its cases skip).
+ * Never undefined for SQLite.
+ */
 export async function freshEngine(dialect: Dialect, suite: string): Promise<Engine | undefined> {
   const dataDir = mkdtempSync(join(tmpdir(), `pchat-${dialect}-`));
   const rmDir = async () => rmSync(dataDir, { recursive: true, force: true });
   if (dialect === 'sqlite') {
-    return { name: dialect, location: { dataDir }, open: () => openStore({ dataDir }), cleanup: rmDir };
+    const open = async () => {
+      const store = await openStore({ dataDir });
+      assert.ok(store, 'the SQLite store did not open');
+      return store;
+    };
+    return { name: dialect, location: { dataDir }, open, cleanup: rmDir };
   }
   const schema = await pgSchema(`${suite} (postgres)`);
   if (!schema) {

@@ -6,6 +6,7 @@ import { Backchat } from '../../../src/chat/backchat.js';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { MessageSearch } from '../../../src/chat/search.js';
 import { PchatError } from '../../../src/core/errors.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
 
 for (const engine of ENGINES) {
@@ -29,7 +30,7 @@ for (const engine of ENGINES) {
     after(async () => fx?.close());
 
     test('join answers recent history, kept current as messages arrive', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       await fx.core.post(alice, fx.rooms.general, { text: 'first words' });
       const [r] = await fx.core.join(alice, [fx.rooms.general]);
@@ -51,7 +52,7 @@ for (const engine of ENGINES) {
     });
 
     test('history pages by id, fires history.viewed with who and door, and can be vetoed', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       viewed.length = 0;
       const page = await backchat.history(uri('bob'), fx.rooms.general, { limit: 1 }, 'xccos');
       assert.deepEqual(
@@ -72,7 +73,7 @@ for (const engine of ENGINES) {
     });
 
     test('numbers beyond the safe range and hostile text answer INVALID_VALUE on both engines', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       for (const q of [
         { beforeId: Number('99999999999999999999') },
         { afterId: 1e23 },
@@ -97,7 +98,7 @@ for (const engine of ENGINES) {
     });
 
     test('search finds across readable rooms, fires searched, and a search.before handler may narrow the rooms', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       searched.length = 0;
       const r = await search.search(uri('bob'), { text: 'words' }, 'ws');
       assert.deepEqual(

@@ -23,6 +23,7 @@ import type { ComplianceEvent } from '../../../src/compliance/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
 import { PG_BASE_URL } from '../../support/pg.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
 
 type Recorded = ComplianceEvent & { state: EventState; batch: number | null };
@@ -137,7 +138,7 @@ for (const engine of ENGINES) {
     ];
     for (const p of posts) {
       test(`${p.what} becomes a CHAT event with door, room, sender, text, time and message id`, async (t) => {
-        if (!fx) return t.skip('PostgreSQL not reachable');
+        if (!fx) return engineUnavailable(t, engine);
         const mark = await lastId();
         const m = await fx.core.post(fx.open('alice'), fx.rooms.general, p.input);
         const ev = await expectPostRecorded(mark, m);
@@ -150,7 +151,7 @@ for (const engine of ENGINES) {
     }
 
     test('each post of a batch gets its own event, in order, with its own message id', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const mark = await lastId();
       const alice = fx.open('alice');
       const bob = fx.open('bob');
@@ -173,7 +174,7 @@ for (const engine of ENGINES) {
     });
 
     test('a batch that fails and is retried post by post records each post once; the refused one is never committed', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const mark = await lastId();
       const alice = fx.open('alice');
       const [good, bad] = await Promise.allSettled([
@@ -207,7 +208,7 @@ for (const engine of ENGINES) {
     });
 
     test('an upload becomes a FILEUPLOAD event naming the file; a download a FILEDOWNLOAD event', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       let mark = await lastId();
       const m = await files.upload(fx.open('alice'), {
         roomId: fx.rooms.general,
@@ -269,7 +270,7 @@ for (const engine of ENGINES) {
     });
 
     test('joins and parts are JOIN and PART events of the session door; a part says why', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const cases: { door: 'ws' | 'xccos' | 'rest'; leave: 'part' | 'closed' }[] = [
         { door: 'ws', leave: 'part' },
         { door: 'xccos', leave: 'closed' },
@@ -306,7 +307,7 @@ for (const engine of ENGINES) {
     });
 
     test('a history view is a BACKCHAT event with the query, the count and the first and last ids shown', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       await fx.core.post(alice, fx.rooms.general, { text: 'h1' });
       await fx.core.post(alice, fx.rooms.general, { text: 'h2' });
@@ -338,7 +339,7 @@ for (const engine of ENGINES) {
     });
 
     test('a search is a SEARCH event: its terms, its room or none, the rooms searched and the matches', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const cases: {
         query: { text?: string; roomId?: string; authors?: string[] };
         roomId: (f: ChatFixture) => string;
@@ -367,7 +368,7 @@ for (const engine of ENGINES) {
     });
 
     test('a category that keeps no chat history is still recorded (the post marked not logged)', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       let mark = await lastId();
       const m = await fx.core.post(alice, quiet, { text: 'said off the record' });
@@ -394,7 +395,7 @@ for (const engine of ENGINES) {
     ];
     for (const c of offCases) {
       test(`nothing is recorded while ${c.what}; recording resumes when it is enabled`, async (t) => {
-        if (!fx) return t.skip('PostgreSQL not reachable');
+        if (!fx) return engineUnavailable(t, engine);
         await c.off();
         try {
           const mark = await lastId();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { PchatError } from '../../../src/core/errors.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
 
 for (const engine of ENGINES) {
@@ -34,7 +35,7 @@ for (const engine of ENGINES) {
     after(async () => fx?.close());
 
     test('veto handlers run highest priority first, and one that throws refuses the post', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       order.length = 0;
       await fx.core.post(alice, fx.rooms.general, { text: 'hello' });
@@ -46,7 +47,7 @@ for (const engine of ENGINES) {
     });
 
     test('posted carries who, which room, which message, when and the door', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const bob = fx.open('bob');
       posted.length = 0;
       const m = await fx.core.post(bob, fx.rooms.general, { text: 'for the record', kind: 'alert' });
@@ -67,7 +68,7 @@ for (const engine of ENGINES) {
     });
 
     test('the committing hook writes in the same transaction; a batch it fails is retried message by message', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       const bob = fx.open('bob');
       committed.length = 0;
@@ -107,7 +108,7 @@ for (const engine of ENGINES) {
     });
 
     test('U+0000 and unpaired surrogates are refused with INVALID_VALUE; the other posts of the turn commit', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       const bob = fx.open('bob');
       const bad = ['a\u0000b', '\u0000', 'x\uD800', '\uDC00y', 'ok\uDBFF\uDBFF'];
@@ -135,7 +136,7 @@ for (const engine of ENGINES) {
     });
 
     test('a message the store itself refuses fails alone, and the cause is logged', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       fx.logs.length = 0;
       const item = (text: string) => ({
@@ -176,7 +177,7 @@ for (const engine of ENGINES) {
     });
 
     test('join veto refuses the join and leaves the room untouched', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const off = fx.core.events.on('join.before', (ev) => {
         if (ev.who.user === uri('bob')) throw new PchatError('ROOM_DISABLED');
       });
@@ -212,7 +213,7 @@ for (const engine of ENGINES) {
     after(async () => fx?.close());
 
     test('posts queued while a commit is in flight go in one batch after it, in the order they came', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       const bob = fx.open('bob');
       held = new Promise((r) => {
@@ -243,7 +244,7 @@ for (const engine of ENGINES) {
     });
 
     test('stop waits for the commit in flight and for what queued behind it', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const alice = fx.open('alice');
       held = new Promise((r) => {
         release = r;

@@ -9,6 +9,7 @@ import type { MessageView } from '../../../src/chat/types.js';
 import { normalizeForMatch } from '../../../src/core/keyword-matcher.js';
 import { USER_STORAGE_LIMITS as L } from '../../../src/core/model.js';
 import type { FeedFilter } from '../../../src/store/port.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, type Engine, uri } from './fixture.js';
 
 const code = async (p: Promise<unknown>): Promise<string> => {
@@ -93,7 +94,7 @@ for (const engine of ['sqlite', 'postgres'] as Engine[]) {
     after(async () => fx?.close());
     const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
       test(title, async (t) => {
-        if (!fx) return t.skip('engine unavailable');
+        if (!fx) return engineUnavailable(t, engine);
         await fn(fx);
       });
 

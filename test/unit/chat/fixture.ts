@@ -1,6 +1,7 @@
 // A chat core on a real store (SQLite file, or PostgreSQL in its own schema) with a small directory: users
 // alice…erin, a category "Eng" (erin denied), a closed room General (alice, bob), a secret room (alice), an open
 // auditorium (alice presents). Each module test loads the core with only the modules it needs.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,10 @@ export interface ChatFixture {
 
 export type Engine = 'sqlite' | 'postgres';
 
-/** The fixture, or undefined when PostgreSQL is asked for and not reachable outside CI (the suite is skipped). */
+/**
+ * The fixture, or undefined when PostgreSQL is asked for and not reachable outside CI (the suite is skipped; a
+ * case sees it through engineUnavailable). On SQLite a store that does not open fails the suite.
+ */
 export async function chatFixture(
   engine: Engine,
   register: (core: ChatCore) => void | Promise<void>,
@@ -56,6 +60,7 @@ export async function chatFixture(
     drop = schema.drop;
   }
   const store = await openStore({ dataDir: dir, db });
+  assert.ok(store, `the ${engine} store did not open`);
   const admin = new AdminService(store, { realm: 'pchat', domain: 'contoso.com', pool: 'pool1' });
   for (const u of ['alice', 'bob', 'carol', 'dave', 'erin']) {
     await admin.addUser(uri(u), { password: PW, displayName: u[0]?.toUpperCase() + u.slice(1) });

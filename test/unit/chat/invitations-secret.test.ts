@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Invitations } from '../../../src/chat/invitations.js';
 import { parseListEdit } from '../../../src/core/principals.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, type Engine, uri } from './fixture.js';
 
 for (const engine of ['sqlite', 'postgres'] as Engine[]) {
@@ -18,7 +19,7 @@ for (const engine of ['sqlite', 'postgres'] as Engine[]) {
     after(async () => fx?.close());
 
     test('a secret room: its name while a member, only its id after removal and rename', async (t) => {
-      if (!fx) return t.skip('engine unavailable');
+      if (!fx) return engineUnavailable(t, engine);
       const f = fx;
       const names = async () =>
         (await invitations.invitations(uri('dave'))).map((i) => [i.roomId, i.roomName] as [string, string]);

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { type ChangeListener, ModelCache } from '../../../src/chat/model-cache.js';
 import type { Room } from '../../../src/core/model.js';
 import type { ChangeEvent } from '../../../src/store/port.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
 
 const until = async (check: () => boolean, what: string) => {
@@ -35,7 +36,7 @@ for (const engine of ENGINES) {
     });
 
     test('load reads the whole model and the newest change id', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       assert.deepEqual([...cache.rooms.keys()].sort(), Object.values(fx.rooms).sort());
       assert.deepEqual(
         [...cache.categories.values()].map((c) => c.name),
@@ -48,7 +49,7 @@ for (const engine of ENGINES) {
     });
 
     test('each kind of change refreshes what it touches; a removal drops it', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const f = fx;
       let roomId = '';
       let catId = '';
@@ -141,7 +142,7 @@ for (const engine of ENGINES) {
     });
 
     test('listeners run in order, after the picture is updated, and are awaited before a poll settles', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const order: string[] = [];
       const local = new ModelCache(fx.store);
       await local.load();
@@ -161,7 +162,7 @@ for (const engine of ENGINES) {
     });
 
     test('polls called while one is running settle with every change written before them applied, each heard once', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const local = new ModelCache(fx.store);
       await local.load();
       let release: () => void = () => {};
@@ -190,7 +191,7 @@ for (const engine of ENGINES) {
     });
 
     test('a backlog longer than a page (500 changes) is read to its end in one poll, page by page', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const local = new ModelCache(fx.store);
       await local.load();
       const sizes: number[] = [];
@@ -210,7 +211,7 @@ for (const engine of ENGINES) {
     });
 
     test('started, it polls on its own every interval; stopped, it no longer does', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const local = new ModelCache(fx.store);
       await local.load();
       local.start(10);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RoomDirectory } from '../../../src/chat/room-directory.js';
 import { parseListEdit } from '../../../src/core/principals.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
 
 const list = (users: string[]) => parseListEdit(users.map(uri).join(','), 'members');
@@ -48,7 +49,7 @@ for (const engine of ENGINES) {
     const names = (rs: { name: string }[]) => rs.map((r) => r.name);
 
     test('browsing lists the rooms the caller may see, by name; secret rooms only to members and managers', (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const cases: [user: string, rooms: string[]][] = [
         ['alice', ['alpha ops', 'Deploys', 'General', 'Secret', 'Town hall']],
         ['bob', ['alpha ops', 'Deploys', 'General', 'Hidden board', 'Town hall']],
@@ -60,7 +61,7 @@ for (const engine of ENGINES) {
     });
 
     test('a search matches the name or the description, case-insensitive and trimmed', (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const cases: [user: string, query: string, rooms: string[]][] = [
         ['carol', 'train', ['Deploys']], // in the description only
         ['carol', 'RELEASE train', ['Deploys']],
@@ -78,7 +79,7 @@ for (const engine of ENGINES) {
     });
 
     test('the limit keeps the first rooms by name: 100 by default, at most 1000, at least 1', (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       assert.deepEqual(names(dir.searchRooms(uri('carol'), { limit: 2 })), ['alpha ops', 'Deploys']);
       assert.deepEqual(names(dir.searchRooms(uri('carol'), { limit: 1, query: 'o' })), ['alpha ops']);
       assert.equal(dir.searchRooms(uri('carol'), { limit: 5000 }).length, 4, 'a large limit is capped, not refused');
@@ -89,7 +90,7 @@ for (const engine of ENGINES) {
     });
 
     test("the rooms found are described as the caller sees them (category, privacy, the caller's relation)", (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const [d] = dir.searchRooms(uri('dave'), { query: 'deploys' });
       assert.deepEqual(
         {
@@ -116,7 +117,7 @@ for (const engine of ENGINES) {
     });
 
     test("a user's rooms as member or as manager, by name; a denied user has none", (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       const cases: [user: string, role: 'member' | 'manager' | undefined, rooms: string[]][] = [
         ['alice', undefined, ['General', 'Secret', 'Town hall']],
         ['bob', 'member', ['alpha ops', 'General', 'Hidden board']],
@@ -131,7 +132,7 @@ for (const engine of ENGINES) {
     });
 
     test('a room is described to whoever may see it; a secret one is not found by others', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       assert.equal(dir.roomDetails(uri('carol'), fx.rooms.general).name, 'General');
       assert.equal(dir.roomDetails(uri('dave'), ids.hidden as string).name, 'Hidden board');
       assert.throws(() => dir.roomDetails(uri('carol'), ids.hidden as string), { code: 'ROOM_NOT_FOUND' });
@@ -140,7 +141,7 @@ for (const engine of ENGINES) {
     });
 
     test("a disabled room leaves the browse list and its members' rooms but stays among its managers' rooms", async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       await fx.admin.setRoom(ids.deploys as string, { disabled: true });
       await fx.core.model.poll();
       try {
@@ -155,7 +156,7 @@ for (const engine of ENGINES) {
     });
 
     test('without a limit a browse answers the first 100 rooms by name', async (t) => {
-      if (!fx) return t.skip('PostgreSQL not reachable');
+      if (!fx) return engineUnavailable(t, engine);
       // carol sees 4 rooms; 100 more open ones, named to sort after them
       for (let i = 0; i < 100; i++)
         await fx.admin.newRoom({ name: `zz room ${String(i).padStart(3, '0')}`, category: 'Eng', privacy: 'open' });
