@@ -1,46 +1,17 @@
 // `pchat compliance|message|hold|retention|room clear` as real processes against a SQLite data directory.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ComplianceStore } from '../../src/compliance/store.js';
 import { openStore } from '../../src/store/open.js';
+import { runPchat } from '../support/cli.js';
 import { PASSWORD, seedStandard, startServer, tempDataDir, uri } from '../support/server.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function pchat(dir: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
-  return new Promise((done, fail) => {
-    const env = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_'))),
-      ...extraEnv,
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data', dir], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+/** `pchat ...args --data dir`, with `env` on top of the runner's clean environment. */
+const pchat = (dir: string, args: string[], env: Record<string, string> = {}) =>
+  runPchat([...args, '--data', dir], env);
 
 const A = 'sip:alice@contoso.com';
 

@@ -3,51 +3,25 @@
 // endpoint's address and a user's never coincide, and a password gets a Digest HA1 / NT hash only for the
 // schemes sip.auth turns on.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseCredential } from '../../src/directory/passwords.js';
 import { openStore } from '../../src/store/open.js';
+import { type CliResult, runPchat } from '../support/cli.js';
 import { type PgSchema, pgSchema } from '../support/pg.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** `pchat ...args ...store` in a contoso.com deployment; `env` goes on top. */
+const pchat = (store: string[], args: string[], env: Record<string, string> = {}) =>
+  runPchat([...args, ...store], { PCHAT_DOMAIN: 'contoso.com', ...env });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function pchat(store: string[], args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((done, fail) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, ...store], {
-      cwd: ROOT,
-      env: { ...clean, PCHAT_DOMAIN: 'contoso.com', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
-function ok(r: Result, what: string): Result {
+function ok(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
   return r;
 }
 
-function refused(r: Result, code: string, text: RegExp, what: string): void {
+function refused(r: CliResult, code: string, text: RegExp, what: string): void {
   assert.equal(r.code, 1, `${what}: exit ${r.code}, stdout ${r.stdout}`);
   assert.equal(r.stdout, '', what);
   assert.match(r.stderr.trim(), new RegExp(`^pchat: error ${code}: `), what);

@@ -12,6 +12,7 @@ import { FileStore } from '../../src/files/file-store.js';
 import { exportArchive } from '../../src/migration/archive-writer.js';
 import { openStore } from '../../src/store/open.js';
 import { fillStore } from '../support/archive-fixture.js';
+import { runPchat } from '../support/cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = mkdtempSync(join(tmpdir(), 'pchat-crash-'));
@@ -86,19 +87,7 @@ test('an import killed with SIGKILL leaves no half room and resumes to the same 
     if (importer.exitCode === null) importer.kill('SIGKILL');
   }
 
-  const again = await new Promise<number | null>((done, fail) => {
-    const c = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'import', '--file', archive, '--data', target],
-      {
-        cwd: ROOT,
-        env,
-        stdio: 'ignore',
-      },
-    );
-    c.on('error', fail);
-    c.on('exit', (code) => done(code));
-  });
+  const again = (await runPchat(['import', '--file', archive, '--data', target])).code;
   assert.equal(again, 0);
   const t = await openStore({ dataDir: target });
   const out = join(dir, 'out.jsonl');

@@ -2,7 +2,6 @@
 // gives the rooms, membership, categories and content the rules of inventory §6 say, and a second run adds
 // nothing. On SQLite and PostgreSQL; one case runs the real CLI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { exportArchive } from '../../src/migration/archive-writer.js';
 import { type LyncFiles, migrateLync } from '../../src/migration/lync-migrate.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/port.js';
+import { pchatOn } from '../support/cli.js';
 import { type PgSchema, pgSchema } from '../support/pg.js';
 import { type Engine, engineUnavailable } from '../support/spec-engines.js';
 
@@ -235,20 +235,7 @@ test('the CLI: pchat migrate lync --what-if --json on a data directory', async (
   const s = await openStore({ dataDir: data });
   await seedDirectory(s);
   await s.close();
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; out: string; err: string }>((done, fail) => {
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
-      const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data', data], {
-        cwd: ROOT,
-        env,
-      });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d) => (out += d));
-      c.stderr.on('data', (d) => (err += d));
-      c.on('error', fail);
-      c.on('close', (code) => done({ code, out, err }));
-    });
+  const run = pchatOn(['--data', data]);
   const args = [
     'migrate',
     'lync',
@@ -260,25 +247,25 @@ test('the CLI: pchat migrate lync --what-if --json on a data directory', async (
     FILES.compliance as string,
   ];
   const r = await run([...args, '--what-if', '--json']);
-  assert.equal(r.code, 0, r.err);
-  const report = JSON.parse(r.out) as { whatIf: boolean; rooms: string[] };
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { whatIf: boolean; rooms: string[] };
   assert.equal(report.whatIf, true);
   assert.equal(report.rooms.length, 5);
   const usage = await run(['migrate', 'lync', '--rooms', FILES.rooms]);
   assert.equal(usage.code, 2);
-  assert.match(usage.err, /--categories is required/);
+  assert.match(usage.stderr, /--categories is required/);
   const real = await run([...args, '--report']);
-  assert.equal(real.code, 0, real.err);
-  assert.match(real.out, /Migrated:/);
-  assert.match(real.out, /Unmapped principals:/);
+  assert.equal(real.code, 0, real.stderr);
+  assert.match(real.stdout, /Migrated:/);
+  assert.match(real.stdout, /Unmapped principals:/);
   const exp = await run(['export', '--file', join(dir, 'cli.jsonl.gz'), '--level', 'content']);
-  assert.equal(exp.code, 0, exp.err);
-  assert.match(exp.out, /message: 10/);
+  assert.equal(exp.code, 0, exp.stderr);
+  assert.match(exp.stdout, /message: 10/);
   const imp = await run(['import', '--file', join(dir, 'cli.jsonl.gz'), '--what-if']);
-  assert.equal(imp.code, 0, imp.err);
-  assert.match(imp.out, /What if .* were imported \(nothing was changed\)/);
-  assert.match(imp.out, /5 conflicts/);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.match(imp.stdout, /What if .* were imported \(nothing was changed\)/);
+  assert.match(imp.stdout, /5 conflicts/);
   const bad = await run(['import', '--file', join(dir, 'nope.jsonl')]);
   assert.equal(bad.code, 1);
-  assert.match(bad.err, /does not exist/);
+  assert.match(bad.stderr, /does not exist/);
 });

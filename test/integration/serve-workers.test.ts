@@ -11,6 +11,7 @@ import { PchatClient } from '../../src/client/client.js';
 import type { PchatConnection } from '../../src/client/connection.js';
 import type { MessageView } from '../../src/client/types.js';
 import { PoolRegistry } from '../../src/pool/registry.js';
+import { runPchat } from '../support/cli.js';
 import { natsUrl } from '../support/nats.js';
 import { pgSchema } from '../support/pg.js';
 import { eventually, PASSWORD, type Seeded, seedStandard, tempDataDir, uri } from '../support/server.js';
@@ -35,34 +36,12 @@ function workerPids(pid: number): number[] {
 
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')));
 
-function pchat(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...cleanEnv(), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('pchat serve --workers refuses what it cannot share', () => {
   const data = tempDataDir('pchat-workers-refuse-');
   after(() => data.remove());
 
   test('--workers 2 on the embedded SQLite store: INVALID_VALUE, nothing starts', async () => {
-    const r = await pchat(['serve', '--workers', '2', '--data', data.dir, '--port', '0'], {
+    const r = await runPchat(['serve', '--workers', '2', '--data', data.dir, '--port', '0'], {
       PCHAT_SIP_ENABLED: 'false',
     });
     assert.equal(r.code, 1, r.stderr);
@@ -71,7 +50,7 @@ describe('pchat serve --workers refuses what it cannot share', () => {
   });
 
   test('--workers 2 with PostgreSQL but no bus: INVALID_VALUE naming --bus', async () => {
-    const r = await pchat(
+    const r = await runPchat(
       ['serve', '--workers', '2', '--data', data.dir, '--db', 'postgres://nobody@127.0.0.1:1/none', '--port', '0'],
       { PCHAT_SIP_ENABLED: 'false' },
     );
@@ -81,7 +60,7 @@ describe('pchat serve --workers refuses what it cannot share', () => {
 
   test('--workers 0 and --workers two: INVALID_VALUE', async () => {
     for (const n of ['0', 'two']) {
-      const r = await pchat(['serve', '--workers', n, '--data', data.dir, '--port', '0'], {
+      const r = await runPchat(['serve', '--workers', n, '--data', data.dir, '--port', '0'], {
         PCHAT_SIP_ENABLED: 'false',
       });
       assert.equal(r.code, 1, r.stderr);
@@ -209,7 +188,7 @@ describe('pchat serve --workers 2 on PostgreSQL and NATS', { timeout: 180_000 },
         if (!byWorker.has(grew)) byWorker.set(grew, { conn, got, name });
       }
       assert.deepEqual([...byWorker.keys()].sort(), ['fe-w0', 'fe-w1'], 'a client on each worker');
-      const status = await pchat(['pool', 'status', '--bus', nats as string, '--pool', pool, '--json']);
+      const status = await runPchat(['pool', 'status', '--bus', nats as string, '--pool', pool, '--json']);
       assert.equal(status.code, 0, status.stderr);
       const st = JSON.parse(status.stdout) as { servers: { id: string; alive: boolean; connections: number }[] };
       assert.deepEqual(

@@ -4,13 +4,13 @@
 // before the migration, signs in to the pchat server process, lists the migrated rooms and gets their migrated
 // history. See test/interop/README.md for the harness; outside CI a machine without bitlbee/SIPE/gcc skips it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminService } from '../../src/admin/admin-service.js';
 import { openStore } from '../../src/store/open.js';
+import { runPchat } from '../support/cli.js';
 import { type ServerProcess, startServer, tempDataDir } from '../support/server.js';
 import { BITLBEE_BIN, freePort, SIPE_PLUGIN } from './support/bitlbee.js';
 import { buildSipeShim } from './support/shim.js';
@@ -35,29 +35,7 @@ if (missing && process.env.CI) throw new Error(`CI requires the interop packages
 if (missing) console.log(`# SKIPPED migration interop: ${missing} (apt-get install pidgin-sipe bitlbee-libpurple gcc)`);
 
 /** `pchat …` as a process on the data directory, as the administrator runs it during the weekend. */
-function pchat(dataDir: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done, fail) => {
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('PCHAT_')),
-    );
-    Object.assign(env, ENV);
-    const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data', dataDir], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => {
-      out += d;
-    });
-    c.stderr.on('data', (d) => {
-      err += d;
-    });
-    c.on('error', fail);
-    c.on('close', (code) => done({ code, out, err }));
-  });
-}
+const pchat = (dataDir: string, args: string[]) => runPchat([...args, '--data', dataDir], ENV);
 
 /** A history line as bitlbee shows it: old messages carry a "[YYYY-MM-DD hh:mm:ss] " prefix. */
 const history = (text: string) =>
@@ -115,9 +93,9 @@ describe('after a migration from Lync, a SIPE client configured with the old add
       '--compliance',
       join(FIX, 'compliance'),
     ]);
-    assert.equal(migrate.code, 0, migrate.err);
+    assert.equal(migrate.code, 0, migrate.stderr);
     const endpoint = await pchat(data.dir, ['endpoint', 'new', '--sip-address', `sip:ocschat@${DOMAIN}`]);
-    assert.equal(endpoint.code, 0, endpoint.err);
+    assert.equal(endpoint.code, 0, endpoint.stderr);
     for (let attempt = 1; !server; attempt++) {
       sipPort = await freePort();
       try {
