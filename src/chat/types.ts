@@ -135,7 +135,9 @@ export interface FollowView {
   lastReadId: number;
 }
 
-export type FeedInput = Omit<FeedFilter, 'id' | 'user'> & { id?: string };
+/** A feed to keep: a name and at least one of keywords, authors, rooms; lists left out are empty, alert is on. */
+export type FeedInput = Pick<FeedFilter, 'name'> &
+  Partial<Pick<FeedFilter, 'keywords' | 'authors' | 'roomIds' | 'alert'>> & { id?: string };
 
 export interface UploadInput {
   roomId: string;

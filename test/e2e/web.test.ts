@@ -211,7 +211,7 @@ describe('web client', { skip: skip !== undefined, timeout: 300_000 }, () => {
     await d.locator('#room-category').fill('Engineering');
     await d.locator('form.manage button[type=submit]').click();
     await d.locator('#room-name-error').waitFor();
-    assert.match(await d.locator('#room-name-error').textContent(), /already exists/);
+    assert.match((await d.locator('#room-name-error').textContent()) ?? '', /already exists/);
     await d.locator('#room-name').fill('launch-planning');
     await d.locator('#room-description').fill('Where the launch is planned');
     await d.locator('input[name=privacy][value=closed]').check();

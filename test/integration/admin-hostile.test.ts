@@ -173,7 +173,7 @@ for (const dialect of DIALECTS) {
       ['get', (key, a) => admin.getRoom(key, a)],
       ['rename', (key, a) => admin.setRoom(key, { name: 'Renamed' }, a)],
       ['describe', (key, a) => admin.setRoom(key, { description: 'x' }, a)],
-      ['add a member', (key, a) => admin.setRoom(key, { members: { add: [DAVE] } }, a)],
+      ['add a member', (key, a) => admin.setRoom(key, { members: { add: [DAVE], remove: [] } }, a)],
       ['disable', (key, a) => admin.setRoom(key, { disabled: true }, a)],
       ['make open', (key, a) => admin.setRoom(key, { privacy: 'open' }, a)],
       ['move', (key, a) => admin.setRoom(key, { category: 'Engineering' }, a)],

@@ -81,7 +81,7 @@ async function roomDay(adapterType: 'xml' | 'jsonl', killBeforeExport: boolean):
     assert.equal(await bob.client.say(bob.dialog, roomUri, 'morning from SIPE'), 200);
     await bob.client.command(bob.dialog, 'bccontext', `<chanib uri="${roomUri}"/><bcq><last cnt="25"/></bcq>`);
     await ws.history(room, { limit: 10 });
-    await ws.search({ roomId: room, text: 'morning' });
+    await ws.search({ room, text: 'morning' });
     const up = await alice.upload(room, {
       name: 'agenda.txt',
       contentType: 'text/plain',
@@ -259,7 +259,7 @@ describe('message removal, live', { timeout: 120_000 }, () => {
         history.map((m) => m.id),
         [kept.id],
       );
-      assert.equal((await alice.search({ roomId: room, text: 'merger' })).messages.length, 0);
+      assert.equal((await alice.search({ room, text: 'merger' })).messages.length, 0);
       assert.deepEqual(await alice.feedMessages(feed.id), []);
       // a new join's recent messages (backchat) no longer carry it
       const ws2 = await alice.connect({ reconnect: false });

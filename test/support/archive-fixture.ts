@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { AdminService } from '../../src/admin/admin-service.js';
 import type { FileStore } from '../../src/files/file-store.js';
-import type { Store } from '../../src/store/port.js';
+import type { Store, StoredFile } from '../../src/store/port.js';
 
 const T0 = Date.UTC(2025, 0, 15, 9, 0, 0);
 
@@ -76,14 +76,14 @@ export async function fillStore(store: Store, files: FileStore): Promise<void> {
 
   const big = Buffer.alloc(48 * 1024 * 2 + 1234);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
-  const fileMeta = [];
+  const fileMeta: StoredFile[] = [];
   for (const [name, body, type] of [
     ['design.bin', big, 'application/octet-stream'],
     ['empty.txt', Buffer.alloc(0), 'text/plain'],
     ['メモ.txt', Buffer.from('日本語のメモ\n', 'utf8'), 'text/plain; charset=utf-8'],
   ] as const) {
     const saved = await files.save(Readable.from([body]), 10_000_000);
-    const f = {
+    const f: StoredFile = {
       id: `file-${fileMeta.length + 1}`,
       name,
       size: saved.size,

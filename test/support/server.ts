@@ -180,8 +180,9 @@ export async function http(
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | Buffer | undefined;
-  if (opts.raw !== undefined) body = opts.raw;
+  // fetch takes bytes backed by an ArrayBuffer; a Buffer may sit on a SharedArrayBuffer (its pool), so copy it
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  if (opts.raw !== undefined) body = typeof opts.raw === 'string' ? opts.raw : new Uint8Array(opts.raw);
   else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
@@ -203,12 +204,19 @@ export async function signIn(base: string, name: string, password = PASSWORD): P
   return r.body.token as string;
 }
 
-/** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 5000, what = 'condition'): Promise<T> {
+type Falsy = false | 0 | 0n | '' | null | undefined;
+
+/** Polls `check` until it returns a truthy value or `ms` pass; resolves to that value (never undefined, null, false). */
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  ms = 5000,
+  what = 'condition',
+): Promise<Exclude<T, Falsy>> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    // `if (v)` is what Exclude<T, Falsy> says; TypeScript does not narrow a type parameter by truthiness
+    if (v) return v as Exclude<T, Falsy>;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -279,17 +279,17 @@ describe('AdminService', () => {
       assert.equal((await admin.store.invitations.since(BOB, 0, 10))[0]?.inviter, ALICE);
       // adding a group invites its members who were not members already; nobody twice
       const r = await admin.newRoom({ name: 'Team', category: 'Engineering', members: { replace: [DAVE] } });
-      await admin.setRoom('Team', { members: { add: ['group:eng'] } }, as(ADMIN));
+      await admin.setRoom('Team', { members: { add: ['group:eng'], remove: [] } }, as(ADMIN));
       assert.deepEqual(await since(ALICE), [general.id, r.id]);
       assert.deepEqual(await since(DAVE), [general.id, r.id]);
       await admin.setRoom('Team', { description: 'no membership change' });
       assert.deepEqual(await since(BOB), [general.id, r.id]);
       // a group that gains a member brings them into every room that lists it: they are invited there
       await admin.addUser('sip:zoe@contoso.com', {});
-      await admin.setGroup('eng', { members: { add: ['sip:zoe@contoso.com'] } });
+      await admin.setGroup('eng', { members: { add: ['sip:zoe@contoso.com'], remove: [] } });
       assert.deepEqual(await since('sip:zoe@contoso.com'), [r.id]);
       // no invitations where they are not in effect
-      await admin.setRoom('Team', { invitations: 'false', members: { add: [MALLORY] } });
+      await admin.setRoom('Team', { invitations: 'false', members: { add: [MALLORY], remove: [] } });
       await admin.setCategory('Engineering', { invitations: false });
       await admin.newRoom({ name: 'Quiet', category: 'Engineering', members: { replace: [MALLORY] } });
       assert.deepEqual(await since(MALLORY), []);

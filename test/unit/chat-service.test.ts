@@ -31,7 +31,7 @@ describe('chat service', () => {
     const key = `${user}#${events.size}`;
     const got: ChatEvent[] = [];
     events.set(key, got);
-    const s = chat.openSession(user, (e) => got.push(e), 'test');
+    const s = chat.openSession(user, (e) => got.push(e), 'ws');
     (s as Session & { got?: ChatEvent[] }).got = got;
     return s;
   };
@@ -351,7 +351,7 @@ describe('chat service', () => {
       const seen = new Map<Session, string[]>();
       const sessions = users.map((u) => {
         const got: string[] = [];
-        const s = sliced.openSession(u, (e) => got.push(e.type === 'message' ? e.message.text : e.type), 'test');
+        const s = sliced.openSession(u, (e) => got.push(e.type === 'message' ? e.message.text : e.type), 'ws');
         seen.set(s, got);
         return s;
       });

@@ -25,7 +25,7 @@ forEachEngine('chat access specification', ({ store, dir, storeTest }) => {
   const sessions: Session[] = [];
   const open = (user: string) => {
     const got: ChatEvent[] = [];
-    const s = chat.openSession(user, (e) => got.push(e), 'test');
+    const s = chat.openSession(user, (e) => got.push(e), 'ws');
     sessions.push(s);
     return { s, got };
   };

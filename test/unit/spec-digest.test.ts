@@ -7,6 +7,7 @@ import {
   computeDigestResponse,
   computeHa1,
   createDigestAuth,
+  type DigestFailure,
   type DigestResult,
   parseDigestParams,
 } from '../../src/transports/sip/digest.js';
@@ -127,8 +128,8 @@ function goodResponse(challenge: string): string {
 describe('verifyDigest: the parameters a request must carry (RFC 2617 §3.2.2, qop=auth)', () => {
   const auth = createDigestAuth({ realm: REALM, secret: 'k'.repeat(32), now: () => 1_700_000_000_000 });
   const ok: DigestResult = { ok: true, username: USER, realm: REALM };
-  const fail = (reason: string) => ({ ok: false, reason });
-  const rows: { name: string; header: (c: string) => string; want: DigestResult | { ok: false; reason: string } }[] = [
+  const fail = (reason: DigestFailure): DigestResult => ({ ok: false, reason });
+  const rows: { name: string; header: (c: string) => string; want: DigestResult }[] = [
     { name: 'a correct answer', header: (c) => answer(c), want: ok },
     { name: 'algorithm=MD5 spelled out', header: (c) => answer(c, { algorithm: 'MD5' }), want: ok },
     { name: 'algorithm in lower case', header: (c) => answer(c, { algorithm: 'md5' }), want: ok },
@@ -183,7 +184,7 @@ describe('verifyDigest: the parameters a request must carry (RFC 2617 §3.2.2, q
     { name: 'unknown user', header: (c) => answer(c, { username: 'bob@example.com' }), want: fail('unknown-user') },
   ];
   for (const r of rows) {
-    test(`${r.name} → ${r.want.ok ? 'ok' : (r.want as { reason: string }).reason}`, async () => {
+    test(`${r.name} → ${r.want.ok ? 'ok' : r.want.reason}`, async () => {
       const got = await auth.verifyDigest(r.header(auth.challenge()), 'REGISTER', getHa1);
       assert.deepEqual(got, r.want);
     });

@@ -302,18 +302,33 @@ describe('XCCOS session specification', () => {
   });
 
   test('renderText and toCrlf: what a legacy client shows', () => {
-    const base = { id: 1, roomId: 'r', author: ALICE, ts: 0, rich: null, file: null, title: null };
+    const base = {
+      id: 1,
+      roomId: 'r',
+      author: ALICE,
+      authorName: 'Alice',
+      ts: 0,
+      rich: null,
+      file: null,
+      title: null,
+      links: [],
+    };
     const rows: { m: Parameters<typeof renderText>[0]; want: string }[] = [
       { m: { ...base, kind: 'regular', text: 'plain' }, want: 'plain' },
       { m: { ...base, kind: 'story', title: 'Title', text: 'body' }, want: 'Title\n\nbody' },
       { m: { ...base, kind: 'story', title: null, text: 'body' }, want: 'body' },
       {
-        m: { ...base, kind: 'file', text: '', file: { id: 'f', name: 'a.txt', size: 3, contentType: 'text/plain' } },
+        m: {
+          ...base,
+          kind: 'file',
+          text: '',
+          file: { id: 'f', name: 'a.txt', size: 3, contentType: 'text/plain', url: '/api/files/f' },
+        },
         want: '[file] a.txt (3 bytes; open it in the pchat web client)',
       },
       { m: { ...base, kind: 'file', text: 'no file', file: null }, want: 'no file' },
     ];
-    for (const r of rows) assert.equal(renderText(r.m as never), r.want);
+    for (const r of rows) assert.equal(renderText(r.m), r.want);
     assert.equal(toCrlf('a\nb\r\nc'), 'a\r\nb\r\nc');
   });
 

@@ -5,9 +5,14 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
-import { Sender, WebSocket, WebSocketServer } from 'ws';
+import * as ws from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { ChatEvent } from '../../src/chat/types.js';
 import { eventFrame, textFrame } from '../../src/transports/http/ws.js';
+
+// ws exports its Sender class (the reference framing here), but @types/ws does not declare it
+type FrameOptions = { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean };
+const { Sender } = ws as typeof ws & { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } };
 
 const wsFrame = (payload: Buffer) =>
   Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));

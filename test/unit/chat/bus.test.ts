@@ -61,7 +61,8 @@ describe('bus port', () => {
       bus.publish(published); // redelivery
       bus.publish({ ...published, local: undefined, origin: 'server-b' }); // the same event via another server
       assert.equal(fx.got(alice).filter((e) => e.type === 'message').length, 1);
-      // a message committed by another server: only its body travels
+      // a message committed by another server: only its body (the stored message, no view) travels
+      assert.ok(published.body.kind === 'message');
       const remote: BusEnvelope = {
         subject: roomSubject(fx.rooms.general),
         key: `m:${m.id + 1000}`,
@@ -70,7 +71,7 @@ describe('bus port', () => {
           kind: 'message',
           roomId: fx.rooms.general,
           logged: true,
-          message: { ...published.local, id: m.id + 1000, text: 'from b', file: null } as never,
+          message: { ...published.body.message, id: m.id + 1000, text: 'from b', file: null },
         },
       };
       bus.publish(remote);

@@ -15,7 +15,7 @@ import { Backchat } from '../../../src/chat/backchat.js';
 import { registerComplianceRecorder } from '../../../src/chat/compliance-recorder.js';
 import { Files } from '../../../src/chat/files.js';
 import { MessageSearch } from '../../../src/chat/search.js';
-import type { MessageView, Session } from '../../../src/chat/types.js';
+import type { MessageView, SearchQuery, Session } from '../../../src/chat/types.js';
 import { parseComplianceConfig } from '../../../src/compliance/config.js';
 import { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { ComplianceStore, type EventState } from '../../../src/compliance/store.js';
@@ -350,7 +350,7 @@ for (const engine of ENGINES) {
         { query: { authors: [uri('alice')], roomId: 'general' }, roomId: (f) => f.rooms.general, content: '' },
       ];
       for (const c of cases) {
-        const query = c.query.roomId ? { ...c.query, roomId: fx.rooms.general } : c.query;
+        const query: SearchQuery = c.query.roomId ? { ...c.query, roomId: fx.rooms.general } : c.query;
         const mark = await lastId();
         const r = await search.search(uri('bob'), query, 'rest');
         assert.ok(r.count > 0, 'the search matches something');
@@ -362,7 +362,7 @@ for (const engine of ENGINES) {
           ['SEARCH', 'rest', c.roomId(fx), uri('bob'), c.content, null, 'committed'],
         );
         // bob reads General only (not Secret, not the Quiet room); the auditorium is open
-        const rooms = query.roomId ? 1 : fx.core.visibleRooms(fx.core.subject(uri('bob')), 'read').length;
+        const rooms: number = query.roomId ? 1 : fx.core.visibleRooms(fx.core.subject(uri('bob')), 'read').length;
         assert.deepEqual(ev.data, { query, rooms, count: r.count });
       }
     });
