@@ -398,6 +398,31 @@ describe('XCCOS dialog: replies and failures', () => {
     assert.match(reply as string, /Only members of this room may do this\. \(ma-chan:\/\/contoso\.com\/bad1\)/);
   });
 
+  // Every command gets an rpl: a bjoin of no rooms (a client that remembers none) succeeds with nothing joined,
+  // while a join must name a room.
+  const emptyJoins: { name: string; command: string; want: RegExp }[] = [
+    {
+      name: 'a bjoin naming no room is answered with a success that joins nothing',
+      command: 'bjoin',
+      want: /^<xccos [^>]*><rpl id="rpl:bjoin" seqid="1"><commandid seqid="1" envid="1"\/><resp code="200">SUCCESS_OK<\/resp><data\/?>(<\/data>)?<\/rpl><\/xccos>$/,
+    },
+    {
+      name: 'a join naming no room is refused in its rpl',
+      command: 'join',
+      want: /^<xccos [^>]*><rpl id="rpl:join" seqid="1"><commandid seqid="1" envid="1"\/><resp code="400">/,
+    },
+  ];
+  for (const j of emptyJoins) {
+    test(j.name, async () => {
+      const d = setup();
+      assert.deepEqual(await d.info(cmd(j.command)), { status: 200 });
+      await d.idle();
+      assert.equal(d.sent.length, 1, 'one reply');
+      assert.match(d.sent[0] as string, j.want);
+      assert.deepEqual(d.x.chatSession?.rooms.size ?? 0, 0);
+    });
+  }
+
   test('a command that fails is answered in its rpl, echoing the command’s id, seqid and envid', async () => {
     const d = setup();
     await d.info(cmd('frobnicate', '', 4));

@@ -221,6 +221,20 @@ forEachEngine('XCCOS command replies', ({ store, dir, storeTest }) => {
     await chat.model.poll();
   });
 
+  it('a bccontext is recorded as history viewed by the dialog’s user through the xccos door (what compliance logs)', async () => {
+    const viewed: { user: string; door: string; room: string }[] = [];
+    const off = chat.events.on('history.viewed', (e) => {
+      viewed.push({ user: e.who.user, door: e.who.door, room: e.where.id });
+    });
+    try {
+      const reply = await dialog(BOB).command('bccontext', `<chanib uri="${uri(rooms.general)}"/>`);
+      assert.match(reply, /<rpl id="rpl:bccontext"[\s\S]*<resp code="200">/);
+    } finally {
+      off();
+    }
+    assert.deepEqual(viewed, [{ user: BOB, door: 'xccos', room: rooms.general }]);
+  });
+
   it('nodespermcreatechild is refused with 403: rooms are created in the web client', async () => {
     const reply = await dialog(ALICE).command('nodespermcreatechild');
     assert.match(

@@ -113,24 +113,30 @@ describe('XCCOS session specification', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const statuses: { name: string; body: () => Buffer | string; status: number }[] = [
+  // The INFO's status, and the reason phrase of its SIP response (none when it is a plain 200).
+  const NOT_XCCOS = 'Not an XCCOS envelope';
+  const statuses: { name: string; body: () => Buffer | string; status: number; reason?: string }[] = [
     { name: 'an empty body (a keep-alive)', body: () => '', status: 200 },
-    { name: 'a body that is not XML', body: () => 'hello', status: 400 },
-    { name: 'XML that is not an envelope', body: () => '<not-xccos/>', status: 400 },
-    { name: 'an envelope cut short', body: () => '<xccos ver="1" envid="1"><cmd', status: 400 },
+    { name: 'a body that is not XML', body: () => 'hello', status: 400, reason: NOT_XCCOS },
+    { name: 'XML that is not an envelope', body: () => '<not-xccos/>', status: 400, reason: NOT_XCCOS },
+    { name: 'an envelope cut short', body: () => '<xccos ver="1" envid="1"><cmd', status: 400, reason: NOT_XCCOS },
     {
       name: 'an envelope over the size limit',
       body: () => env(cmd('getserverinfo', 'x'.repeat(300 * 1024))),
       status: 413,
+      reason: NOT_XCCOS,
     },
     { name: 'a command', body: () => env(cmd('getserverinfo')), status: 200 },
     { name: 'an unknown command (answered in its rpl)', body: () => env(cmd('frobnicate')), status: 200 },
     { name: 'a client acknowledgement', body: () => env('<rpl id="rpl:x" seqid="1"/>'), status: 200 },
   ];
   for (const s of statuses) {
-    test(`INFO with ${s.name} → ${s.status}`, async () => {
+    test(`INFO with ${s.name} → ${s.status}${s.reason ? ` ${s.reason}` : ''}`, async () => {
       const d = dialog(BOB);
-      assert.equal((await d.info(s.body())).status, s.status);
+      assert.deepEqual(
+        await d.info(s.body()),
+        s.reason === undefined ? { status: s.status } : { status: s.status, reason: s.reason },
+      );
     });
   }
 
@@ -327,8 +333,29 @@ describe('XCCOS session specification', () => {
         want: '[file] a.txt (3 bytes; open it in the pchat web client)',
       },
       { m: { ...base, kind: 'file', text: 'no file', file: null }, want: 'no file' },
+      // only a story shows a title and only a file message shows a file: a line of another kind shows its text
+      { m: { ...base, kind: 'regular', title: 'Stray title', text: 'plain' }, want: 'plain' },
+      {
+        m: {
+          ...base,
+          kind: 'regular',
+          text: 'plain',
+          file: { id: 'f', name: 'a.txt', size: 3, contentType: 'text/plain', url: '/api/files/f' },
+        },
+        want: 'plain',
+      },
+      {
+        m: {
+          ...base,
+          kind: 'story',
+          title: null,
+          text: 'body',
+          file: { id: 'f', name: 'a.txt', size: 3, contentType: 'text/plain', url: '/api/files/f' },
+        },
+        want: 'body',
+      },
     ];
-    for (const r of rows) assert.equal(renderText(r.m), r.want);
+    for (const r of rows) assert.equal(renderText(r.m), r.want, `${r.m.kind}: ${r.want}`);
     assert.equal(toCrlf('a\nb\r\nc'), 'a\r\nb\r\nc');
   });
 
