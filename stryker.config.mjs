@@ -65,6 +65,8 @@ const SCOPES = {
       // the archive's export and import over both engines (store.archive: pages, id reservation, bulk puts)
       'test/integration/migration-archive.test.ts',
       'test/unit/migrations.test.ts',
+      // the thread-pool sync (WalSync: fdatasync on the pool, checkpoints, close)
+      'test/unit/sqlite-durability.test.ts',
     ],
   },
   chat: {
