@@ -19,6 +19,7 @@ const dir = mkdtempSync(join(values.dir, 'pchat-fsync-probe-'));
 const fd = openSync(join(dir, 'probe.bin'), 'w');
 const page = Buffer.alloc(8192, 1);
 const times: number[] = [];
+const pause = new Int32Array(new SharedArrayBuffer(4));
 try {
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
@@ -26,10 +27,8 @@ try {
     const t0 = performance.now();
     fdatasyncSync(fd);
     times.push(performance.now() - t0);
-    const next = performance.now() + 20;
-    while (performance.now() < next) {
-      // a steady pace, as a server committing 50 times a second
-    }
+    // a steady pace, as a server committing 50 times a second; a blocking wait, so the probe holds no core
+    Atomics.wait(pause, 0, 0, 20);
   }
 } finally {
   closeSync(fd);

@@ -8,19 +8,10 @@ import { PchatClient, type PchatConnection } from '../../src/client/index.js';
 import type { NewMessage, Store } from '../../src/store/port.js';
 import { DIALECTS, type Engine, freshEngine } from '../support/engines.js';
 import { DOMAIN, PASSWORD, type ServerProcess, startServer, uri } from '../support/server.js';
-import { engineUnavailable } from '../support/spec-engines.js';
+import { engineUnavailable, newMessage } from '../support/spec-engines.js';
 
-const msg = (roomId: string, text: string): NewMessage => ({
-  roomId,
-  author: uri('alice'),
-  ts: Date.now(),
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-});
+const msg = (roomId: string, text: string): NewMessage =>
+  newMessage(roomId, text, { author: uri('alice'), ts: Date.now() });
 
 /** POST over one kept-alive socket (requests queue on it in the order they are made). */
 function postOn(agent: Agent, base: string, path: string, token: string, body: unknown): Promise<number> {

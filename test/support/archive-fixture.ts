@@ -5,7 +5,8 @@
 import { Readable } from 'node:stream';
 import { AdminService } from '../../src/admin/admin-service.js';
 import type { FileStore } from '../../src/files/file-store.js';
-import type { Store, StoredFile } from '../../src/store/port.js';
+import type { NewMessage, Store, StoredFile } from '../../src/store/port.js';
+import { newMessage } from './spec-engines.js';
 
 const T0 = Date.UTC(2025, 0, 15, 9, 0, 0);
 
@@ -96,18 +97,8 @@ export async function fillStore(store: Store, files: FileStore): Promise<void> {
     await store.files.put(f);
     fileMeta.push(f);
   }
-  const m = (roomId: string, i: number, text: string, over: object = {}) => ({
-    roomId,
-    author: 'sip:alice@contoso.com',
-    ts: T0 + i * 60_000,
-    kind: 'regular' as const,
-    text,
-    title: null,
-    rich: null,
-    file: null,
-    logged: true,
-    ...over,
-  });
+  const m = (roomId: string, i: number, text: string, over: Partial<NewMessage> = {}) =>
+    newMessage(roomId, text, { ts: T0 + i * 60_000, ...over });
   await store.messages.append([
     m(general.id, 1, 'Hello world'),
     m(general.id, 2, '你好，世界 🌏', { author: 'sip:bob@contoso.com' }),

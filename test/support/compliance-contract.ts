@@ -15,7 +15,7 @@ import { ComplianceWorker } from '../../src/compliance/worker.js';
 import type { PchatError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/store/port.js';
 import { type ComplianceEnv, complianceEnv, xmllintValidate } from './compliance-env.js';
-import { engineUnavailable } from './spec-engines.js';
+import { engineUnavailable, newMessage } from './spec-engines.js';
 import { category, room, user } from './store-contract.js';
 
 const ev = (over: Partial<NewComplianceEvent> = {}): NewComplianceEvent => ({
@@ -237,18 +237,8 @@ export function moderationContract(engine: 'sqlite' | 'postgres') {
     const alice = 'sip:alice@contoso.com';
     const bob = 'sip:bob@contoso.com';
     const day = 24 * 3600 * 1000;
-    const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage => ({
-      roomId,
-      author: alice,
-      ts: Date.now(),
-      kind: 'regular',
-      text,
-      title: null,
-      rich: null,
-      file: null,
-      logged: true,
-      ...over,
-    });
+    const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage =>
+      newMessage(roomId, text, { author: alice, ts: Date.now(), ...over });
     before(async () => {
       env = await complianceEnv(engine, `moderation: ${engine}`);
       if (!env) return;

@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Category, Room, User } from '../../src/core/model.js';
 import { DEFAULT_CONFIG } from '../../src/core/model.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import type { NewMessage, Store } from '../../src/store/port.js';
-import { type Engine, engineUnavailable } from './spec-engines.js';
+import type { Store } from '../../src/store/port.js';
+import { type Engine, engineUnavailable, newMessage } from './spec-engines.js';
 
 export function category(over: Partial<Category> = {}): Category {
   return {
@@ -56,18 +56,7 @@ export function user(uri: string, over: Partial<User> = {}): User {
   };
 }
 
-const msg = (roomId: string, text: string, over: Partial<NewMessage> = {}): NewMessage => ({
-  roomId,
-  author: 'sip:alice@contoso.com',
-  ts: 1000,
-  kind: 'regular',
-  text,
-  title: null,
-  rich: null,
-  file: null,
-  logged: true,
-  ...over,
-});
+const msg = newMessage;
 
 /**
  * The contract on `engine`. `open` answers undefined only when the engine is unavailable: then every case fails on
