@@ -112,7 +112,10 @@ export default {
   timeoutFactor: 2,
   incremental: true,
   incrementalFile: `reports/mutation/${scope}.incremental.json`,
-  reporters: ['clear-text', 'progress'],
+  // event-recorder: every tested mutant is written as it is decided, so `node scripts/mutation.mjs --live <scope>`
+  // can list the survivors of a run that is still going (the incremental file is written only at the end)
+  reporters: ['clear-text', 'progress', 'event-recorder'],
+  eventReporter: { baseDir: `.tmp/mutation-events/${scope}` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   // one sandbox folder per scope, so two scopes may run side by side
   tempDirName: `.tmp/stryker-${scope}`,

@@ -3,18 +3,21 @@
 // the other with one test process, each with its own incremental file in reports/mutation/, then prints the
 // score per scope. `--report` only prints the scores and survivors recorded by the last runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 const ALL = ['core', 'directory', 'xccos', 'digest', 'store', 'chat', 'http-auth'];
 /** Scopes that split a folder so its halves can run side by side; the folder's score adds them up. */
 const HALVES = { chat: ['chat-core', 'chat-modules'] };
 const KNOWN = [...ALL, ...Object.values(HALVES).flat()];
 const args = process.argv.slice(2);
-const FLAGS = ['--report', '--survivors', '--help'];
+const FLAGS = ['--report', '--survivors', '--live', '--help'];
 const USAGE = `usage: npm run test:mutation -- [scope ...] [--report] [--survivors]
   scope       one or more of ${KNOWN.join(', ')} (default: ${ALL.join(', ')}), run one after the other
   --report    print the scores recorded by the last runs (reports/mutation/*.incremental.json); run nothing
-  --survivors with --report: also print every surviving and uncovered mutant`;
+  --survivors with --report: also print every surviving and uncovered mutant
+  --live      for a run still going: the mutants decided so far and every survivor among them (from the events
+              that stryker.config.mjs records in .tmp/mutation-events/<scope>/); run nothing`;
 if (args.includes('--help')) {
   console.log(USAGE);
   process.exit(0);
@@ -25,7 +28,8 @@ for (const a of args) {
     process.exit(2);
   }
 }
-const reportOnly = args.includes('--report');
+const live = args.includes('--live');
+const reportOnly = args.includes('--report') || live;
 const survivors = args.includes('--survivors');
 const scopes = args.filter((a) => !a.startsWith('--'));
 const chosen = scopes.length > 0 ? scopes : ALL;
@@ -34,6 +38,38 @@ for (const s of chosen) {
     console.error(`unknown scope ${s}; one of ${KNOWN.join(', ')}`);
     process.exit(2);
   }
+}
+
+/** One line per surviving or uncovered mutant, from the mutant's file as it is now. */
+const survivorLine = (path, m) => {
+  const line = m.location.start.line;
+  const text = readFileSync(path, 'utf8').split('\n')[line - 1]?.trim();
+  return `  ${relative(process.cwd(), path)}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${text}`;
+};
+
+if (live) {
+  for (const scope of chosen) {
+    const dir = `.tmp/mutation-events/${scope}`;
+    const events = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('-onMutantTested.json')) : [];
+    const plan = existsSync(dir)
+      ? readdirSync(dir).find((f) => f.endsWith('-onMutationTestingPlanReady.json'))
+      : undefined;
+    const planned = plan ? JSON.parse(readFileSync(`${dir}/${plan}`, 'utf8')).mutantPlans.length : '?';
+    const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
+    const left = [];
+    for (const f of events) {
+      const m = JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
+      if (m.status in n) n[m.status]++;
+      if (m.status === 'Survived' || m.status === 'NoCoverage') left.push(survivorLine(m.fileName, m));
+    }
+    const decided = n.Killed + n.Timeout + n.Survived + n.NoCoverage;
+    const score = decided === 0 ? 0 : (100 * (n.Killed + n.Timeout)) / decided;
+    console.log(
+      `${scope}: ${events.length} of ${planned} decided, ${score.toFixed(2)} % so far (killed ${n.Killed}, timeout ${n.Timeout}, survived ${n.Survived}, no coverage ${n.NoCoverage})`,
+    );
+    for (const l of left.sort()) console.log(l);
+  }
+  process.exit(0);
 }
 
 let failed = false;
