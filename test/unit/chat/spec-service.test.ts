@@ -12,10 +12,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, mock, test } from 'node:test';
 import { hashToken, SignIn } from '../../../src/chat/auth.js';
 import { ChatService, VERSION } from '../../../src/chat/chat-service.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
+import type { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
@@ -48,7 +50,10 @@ for (const engine of ENGINES) {
       fx = await chatFixture(
         engine,
         (core) => {
-          auth = new SignIn(core, { tokenTtlSeconds: 3600, throttle: { free: FREE, baseDelayMs: 10 * 60_000 } });
+          auth = new SignIn(core, {
+            tokenTtlSeconds: 3600,
+            throttle: { free: FREE, baseDelayMs: 10 * 60_000 },
+          }).register();
         },
         // the model polls only when a test asks it to
         { pollMs: 3_600_000 },
@@ -158,6 +163,24 @@ for (const engine of ENGINES) {
       await assert.rejects(auth.authenticate(token), { code: 'TOKEN_INVALID' });
       assert.throws(() => fx.core.liveSession(s), { code: 'TOKEN_INVALID' });
     });
+
+    it('a password change ends every session of the user, saying why', async (fx) => {
+      await fx.admin.addUser(uri('gina'), { password: PW, displayName: 'Gina' });
+      await fx.core.model.poll();
+      const gina = fx.open('gina');
+      const other = fx.open('alice');
+      await fx.admin.setUser(uri('gina'), { password: 'another horse' });
+      await fx.core.model.poll();
+      await until(() => fx.got(gina).some((e) => e.type === 'ended'), 'the session to end');
+      assert.deepEqual(fx.got(gina).at(-1), {
+        type: 'ended',
+        code: 'TOKEN_INVALID',
+        message: 'The password was changed.',
+      });
+      assert.throws(() => fx.core.liveSession(gina), { code: 'TOKEN_INVALID' });
+      assert.equal(fx.core.liveSession(other).id, other.id, 'other users go on');
+      fx.core.closeSession(other);
+    });
   });
 
   describe(`chat service [${engine}]`, { timeout: 120_000 }, () => {
@@ -176,6 +199,7 @@ for (const engine of ENGINES) {
         domain: 'contoso.com',
         tokenTtlSeconds: 3600,
         pollMs: 20,
+        throttle: { free: 1, baseDelayMs: 10 * 60_000 },
       });
       await chat.start();
     });
@@ -252,6 +276,136 @@ for (const engine of ENGINES) {
       assert.deepEqual([...withB.got, ...without.got], []);
       chat.closeSession(withB.s);
       chat.closeSession(without.s);
+    });
+
+    it('every method a door calls answers as the module behind it', async (fx) => {
+      const src = '198.51.100.20';
+      // sign-in, with the service's throttle options (one free failure)
+      assert.equal(await chat.checkPassword('alice@contoso.com', PW, src), uri('alice'));
+      assert.equal(await chat.mayTry(uri('carol'), src), true);
+      await chat.noteLogin(uri('carol'), false, src);
+      assert.equal(await chat.mayTry(uri('carol'), src), false, 'one failure is all the service allows for free');
+      await chat.noteLogin(uri('carol'), true, src);
+      assert.equal(await chat.mayTry(uri('carol'), src), true);
+      const { token } = await chat.signIn('bob@contoso.com', PW, src);
+      assert.equal(await chat.authenticate(token), uri('bob'));
+      await chat.signOut(token);
+      await assert.rejects(chat.authenticate(token), { code: 'TOKEN_INVALID' });
+      // sessions, join, post, part
+      const got: ChatEvent[] = [];
+      const alice = chat.openSession(uri('alice'), (e) => got.push(e), 'ws');
+      const [joined] = await chat.join(alice, [fx.rooms.general]);
+      assert.equal(joined?.ok, true);
+      assert.deepEqual(chat.participants(fx.rooms.general), [uri('alice')]);
+      assert.deepEqual(chat.stats().byDoor, { ws: 1 });
+      const m = await chat.post(alice, fx.rooms.general, { text: 'said through the service' });
+      await until(() => got.some((e) => e.type === 'message' && e.message.id === m.id), 'the post');
+      await chat.part(alice, fx.rooms.general);
+      assert.deepEqual(chat.participants(fx.rooms.general), []);
+      // rooms, history, search
+      assert.deepEqual(
+        chat.searchRooms(uri('bob'), { query: 'gener' }).map((r) => r.name),
+        ['General'],
+      );
+      assert.equal(chat.roomDetails(uri('bob'), fx.rooms.general).name, 'General');
+      assert.deepEqual(
+        (await chat.history(uri('bob'), fx.rooms.general)).map((x) => x.id),
+        [m.id],
+      );
+      const found = await chat.search(uri('bob'), { text: 'service' });
+      assert.deepEqual(
+        found.messages.map((x) => x.id),
+        [m.id],
+      );
+      // follows
+      await chat.follow(uri('bob'), fx.rooms.general, true);
+      assert.deepEqual(
+        (await chat.follows(uri('bob'))).map((f) => [f.room.name, f.unread]),
+        [['General', 1]],
+      );
+      await chat.markRead(uri('bob'), fx.rooms.general, m.id);
+      assert.equal((await chat.follows(uri('bob')))[0]?.unread, 0);
+      const bob = chat.openSession(uri('bob'), () => {}, 'rest');
+      assert.deepEqual(
+        (await chat.joinFollowed(bob)).map((j) => j.ok),
+        [true],
+      );
+      // feeds
+      const f = await chat.putFeed(uri('bob'), { name: 'said', keywords: ['said'] });
+      assert.deepEqual(await chat.listFeeds(uri('bob')), [f]);
+      assert.deepEqual(
+        (await chat.feed(uri('bob'), f.id)).map((x) => x.id),
+        [m.id],
+      );
+      await chat.removeFeed(uri('bob'), f.id);
+      assert.deepEqual(await chat.listFeeds(uri('bob')), []);
+      // files
+      const up = await chat.upload(alice, {
+        roomId: fx.rooms.general,
+        name: 'a.txt',
+        contentType: 'text/plain',
+        body: Readable.from([Buffer.from('abc')]),
+      });
+      const dl = await chat.download(uri('bob'), up.file?.id as string);
+      const chunks: Buffer[] = [];
+      for await (const c of dl.body) chunks.push(c as Buffer);
+      assert.equal(Buffer.concat(chunks).toString(), 'abc');
+      // preferences
+      await chat.setPref(uri('bob'), 'ui.theme', 'dark');
+      assert.equal(await chat.getPref(uri('bob'), 'ui.theme'), 'dark');
+      // invitations: a new member of a room gets one
+      await fx.admin.setRoom('Bob runs it', { members: parseListEdit(`+${uri('dave')}`, 'members') });
+      const invited = async () => (await chat.invitations(uri('dave'))).map((i) => i.roomName);
+      const deadline = Date.now() + 10_000;
+      while ((await invited()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(await invited(), ['Bob runs it']);
+      chat.closeSession(alice);
+      chat.closeSession(bob);
+      assert.throws(() => chat.core.liveSession(alice), { code: 'TOKEN_INVALID' });
+      assert.equal(chat.stats().sessions, 0);
+    });
+
+    it('with a compliance recorder, what users do is recorded; without one, nothing is', async (fx) => {
+      const recorded: { type: string; roomId: string; sender: string }[] = [];
+      const recorder = {
+        compliance: { dialect: 'none' },
+        enabled: async () => true,
+        record: async (events: { type: string; roomId: string; sender: string }[]) => {
+          recorded.push(...events);
+        },
+      } as unknown as ComplianceRecorder;
+      const recording = new ChatService(fx.store, new FileStore(join(fx.dir, 'files')), {
+        domain: 'contoso.com',
+        tokenTtlSeconds: 3600,
+        pollMs: 20,
+        compliance: recorder,
+      });
+      await recording.start();
+      try {
+        const s = recording.openSession(uri('bob'), () => {}, 'ws');
+        await recording.join(s, [fx.rooms.general]);
+        recording.closeSession(s);
+      } finally {
+        await recording.stop();
+      }
+      assert.deepEqual(
+        recorded.map((e) => [e.type, e.roomId, e.sender]),
+        [
+          ['JOIN', fx.rooms.general, uri('bob')],
+          ['PART', fx.rooms.general, uri('bob')],
+        ],
+      );
+    });
+
+    it('a stopped service no longer follows the store', async (fx) => {
+      await chat.stop();
+      const late = await fx.admin.newRoom({
+        name: 'Too late',
+        category: 'Eng',
+        members: parseListEdit(uri('bob'), 'members'),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(chat.model.rooms.has(late.id), false, 'the model stopped polling');
     });
   });
 }
