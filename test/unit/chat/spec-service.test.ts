@@ -252,6 +252,7 @@ for (const engine of ENGINES) {
       await until(
         () =>
           chat.model.rooms.has(off.id) &&
+          chat.model.rooms.has(walled.id) &&
           [...chat.model.categories.values()].some((c) => c.deniedMembers.length > 0 && c.name === 'Walled'),
         'the new rooms',
       );
