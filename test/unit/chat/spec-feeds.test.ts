@@ -81,6 +81,8 @@ for (const engine of ENGINES) {
         { name: 'quiet', keywords: ['deploy'], alert: false },
         { name: 'ops room', roomIds: [ops] },
         { name: 'carol', authors: [uri('carol')] },
+        { name: 'carol again', authors: [uri('carol')] },
+        { name: 'secret', roomIds: [fx.rooms.secret] },
         { name: 'marker', keywords: ['zzmark'] },
       ])
         mine.push(await feeds.putFeed(bob, input));
@@ -95,12 +97,20 @@ for (const engine of ENGINES) {
         [carol, ops, 'hello D'],
         [bobPosting, fx.rooms.general, 'deploy E'],
         [bobPosting, ops, 'bob in ops'],
+        // bob may not read the secret room: no alert, not in any feed
+        [alice, fx.rooms.secret, 'deploy S'],
       ]);
+      // a story's title counts as its text
+      await fx.core.post(alice, fx.rooms.general, { kind: 'story', title: 'Deploy plan', text: 'see inside' });
+      await until(() => alerts(fx.got(watcher)).includes('in general: see inside'), 'the story’s alert');
       assert.deepEqual(alerts(fx.got(watcher)), [
         'by carol: deploy C',
+        'carol again: deploy C',
+        'carol again: hello D',
         'carol: deploy C',
         'carol: hello D',
         'in general: deploy A',
+        'in general: see inside',
         'marker: zzmark general',
         'marker: zzmark ops',
         'ops room: deploy B',
@@ -113,7 +123,8 @@ for (const engine of ENGINES) {
         const f = mine.find((x) => x.name === name) as FeedFilter;
         return (await feeds.feed(bob, f.id)).map((m) => m.text);
       };
-      assert.deepEqual(await read('in general'), ['deploy E', 'deploy A']);
+      assert.deepEqual(await read('in general'), ['see inside', 'deploy E', 'deploy A']);
+      assert.deepEqual(await read('secret'), [], 'a filter on rooms one may not read reads nothing');
       assert.deepEqual(await read('by carol'), ['deploy C']);
       assert.deepEqual(await read('carol'), ['hello D', 'deploy C']);
       assert.deepEqual(await read('ops room'), ['zzmark ops', 'bob in ops', 'hello D', 'deploy C', 'deploy B']);
@@ -125,6 +136,7 @@ for (const engine of ENGINES) {
       const carol = uri('carol');
       const bob = uri('bob');
       const theirs = await feeds.putFeed(carol, { name: 'carol’s', keywords: ['secret plan'] });
+      const own = await feeds.putFeed(bob, { name: 'bob’s own', keywords: ['lunch'] });
       const bobsBefore = await feeds.listFeeds(bob);
       await assert.rejects(
         feeds.putFeed(bob, { id: theirs.id, name: 'hijacked', keywords: ['x'] }),
@@ -144,6 +156,7 @@ for (const engine of ENGINES) {
       await feeds.removeFeed(carol, theirs.id);
       await assert.rejects(feeds.removeFeed(carol, theirs.id), notFound(theirs.id), 'removed once only');
       assert.deepEqual(await feeds.listFeeds(carol), []);
+      await feeds.removeFeed(bob, own.id);
     });
 
     it('changing a filter changes its alerts at once; a removed filter alerts no more', async (fx) => {

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { Files } from '../../../src/chat/files.js';
 import type { Session, UploadInput } from '../../../src/chat/types.js';
+import { PchatError } from '../../../src/core/errors.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
@@ -45,6 +46,10 @@ for (const engine of ENGINES) {
       fx = await chatFixture(engine, (core) => {
         core.events.on('uploaded', (e) => void uploaded.push(e));
         core.events.on('downloaded', (e) => void downloaded.push(e));
+        // a module that keeps one file from being downloaded, knowing its room
+        core.events.on('download.before', (e) => {
+          if (e.file.name === 'withheld.txt') throw new PchatError('FILE_NOT_FOUND', `withheld in ${e.room.name}`);
+        });
       });
       if (!fx) return;
       filesDir = join(fx.dir, 'files');
@@ -85,6 +90,7 @@ for (const engine of ENGINES) {
     it('a refused upload names its field, posts nothing and keeps no file', async (fx) => {
       const alice = fx.open('alice');
       const carol = fx.open('carol');
+      const bob = fx.open('bob');
       const rows: [string, Session, Partial<UploadInput> & { bytes?: number }, string, string | undefined, RegExp][] = [
         [
           'the category forbids uploads',
@@ -132,6 +138,7 @@ for (const engine of ENGINES) {
           /^name: a file needs a name$/,
         ],
         ['not a member', carol, {}, 'NOT_A_MEMBER', 'room', /members/],
+        ['not a presenter of an auditorium', bob, { roomId: fx.rooms.audit }, 'NOT_A_PRESENTER', 'room', /presenters/],
       ];
       for (const [what, session, over, code, field, message] of rows) {
         const latest = await fx.store.messages.latestId();
@@ -149,6 +156,7 @@ for (const engine of ENGINES) {
       }
       fx.core.closeSession(alice);
       fx.core.closeSession(carol);
+      fx.core.closeSession(bob);
     });
 
     it('a file of exactly the limit is accepted, declared or not', async (fx) => {
@@ -248,6 +256,15 @@ for (const engine of ENGINES) {
         });
         assert.equal(downloaded.length, n, `${what}: no download recorded`);
       }
+      const withheld = await files.upload(alice, input(fx, { name: 'withheld.txt' }));
+      const n = downloaded.length;
+      await assert.rejects(files.download(uri('bob'), withheld.file?.id as string), {
+        code: 'FILE_NOT_FOUND',
+        message: 'withheld in General',
+      });
+      assert.equal(downloaded.length, n, 'a vetoed download is not recorded');
+      await read((await files.download(uri('bob'), general.file?.id as string)).body);
+      assert.equal(downloaded.at(-1)?.who.door, 'rest', 'a door not named is rest');
       const dl = await files.download(uri('alice'), secretId, 'ws');
       assert.equal((await read(dl.body)).length, 10, 'a member of the secret room gets it');
       assert.equal(downloaded.at(-1)?.who.door, 'ws');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { Feeds } from '../../../src/chat/feeds.js';
+import { Follows } from '../../../src/chat/follows.js';
 import { Preferences } from '../../../src/chat/preferences.js';
 import { MessageSearch } from '../../../src/chat/search.js';
 import type { FeedInput, SearchQuery } from '../../../src/chat/types.js';
@@ -45,12 +46,14 @@ for (const engine of ENGINES) {
     let feeds: Feeds;
     let search: MessageSearch;
     let prefs: Preferences;
+    let follows: Follows;
     const searched: ChatEvents['searched'][] = [];
     before(async () => {
       fx = await chatFixture(engine, (core) => {
         feeds = new Feeds(core);
         search = new MessageSearch(core);
         prefs = new Preferences(core);
+        follows = new Follows(core);
         core.events.on('searched', (e) => void searched.push(e));
       });
       await feeds?.start();
@@ -126,6 +129,20 @@ for (const engine of ENGINES) {
           new RegExp(`^keywords: at most ${L.keywordLength} characters each$`),
         ],
         [
+          'one keyword too long among short ones',
+          { name: 'n', keywords: ['ok', 'k'.repeat(L.keywordLength + 1)] },
+          'INVALID_VALUE',
+          'keywords',
+          /^keywords: at most \d+ characters each$/,
+        ],
+        [
+          'a name one character too long',
+          { name: '🚀'.repeat(L.feedNameLength + 1), keywords: ['x'] },
+          'INVALID_VALUE',
+          'name',
+          /needs a name of at most/,
+        ],
+        [
           'an author that is not a SIP URI',
           { name: 'n', authors: ['not a uri'] },
           'INVALID_VALUE',
@@ -179,6 +196,11 @@ for (const engine of ENGINES) {
         ['rooms only', { name: 'r', roomIds: [longRoom] }, { keywords: [], authors: [], roomIds: [longRoom] }],
         ['alert off', { name: ' quiet ', keywords: ['x'], alert: false }, { name: 'quiet', alert: false }],
         ['alert on unless said otherwise', { name: 'loud', keywords: ['x'] }, { alert: true }],
+        [
+          'a name of feedNameLength characters (not UTF-16 units)',
+          { name: '🚀'.repeat(L.feedNameLength), keywords: ['x'] },
+          { name: '🚀'.repeat(L.feedNameLength) },
+        ],
       ];
       for (const [what, input, want] of rows) {
         const f = await feeds.putFeed(dave, input);
@@ -220,11 +242,34 @@ for (const engine of ENGINES) {
       }
     });
 
-    it('search text of exactly 1000 characters is accepted', async () => {
+    it('search text of exactly 1000 characters is accepted; a door not named is rest', async () => {
       const r = await search.search(uri('bob'), { text: 'a'.repeat(1000) });
       assert.deepEqual(r.messages, []);
       const e = searched.at(-1);
       assert.equal(e?.query.text?.length, 1000);
+      assert.equal(e?.who.door, 'rest');
+    });
+
+    it('a search reads only rooms one may read, a page of 50 unless asked, counting every match', async (fx) => {
+      const alice = fx.open('alice');
+      for (let i = 0; i < 51; i++) await fx.core.post(alice, fx.rooms.general, { text: `needle ${i}` });
+      await fx.core.post(alice, fx.rooms.secret, { text: 'needle in the secret room' });
+      const bob = await search.search(uri('bob'), { text: 'needle' });
+      assert.equal(bob.messages.length, 50, 'a page of 50');
+      assert.equal(bob.count, 51, 'the secret room is not searched');
+      assert.ok(bob.messages.every((m) => m.roomId === fx.rooms.general));
+      assert.equal((await search.search(uri('bob'), { text: 'needle', limit: 60 })).messages.length, 51);
+      assert.equal((await search.search(uri('alice'), { text: 'needle', limit: 60 })).count, 52);
+      assert.equal((await search.search(uri('carol'), { text: 'needle' })).count, 0, 'a closed room one is not in');
+      await assert.rejects(search.search(uri('bob'), { text: 'needle', roomId: fx.rooms.secret }), {
+        code: 'ROOM_NOT_FOUND',
+        field: 'room',
+      });
+      await assert.rejects(search.search(uri('carol'), { text: 'needle', roomId: fx.rooms.general }), {
+        code: 'NOT_A_MEMBER',
+        field: 'room',
+      });
+      fx.core.closeSession(alice);
     });
 
     it('a preference write that breaks a rule is refused naming its field, and the document stays', async () => {
@@ -264,6 +309,69 @@ for (const engine of ENGINES) {
       assert.equal(await prefs.getPref(alice, 'l'.repeat(128)), 'edge');
       await prefs.setPref(alice, 'ui.theme', '');
       assert.equal(await prefs.getPref(alice, 'ui.theme'), '', 'empty text is a document');
+    });
+
+    it('past the number or total size of preference documents, the refusal says which limit', async () => {
+      const dave = uri('dave');
+      const big = 'p'.repeat(L.prefChars);
+      const fit = Math.floor(L.prefTotalChars / L.prefChars);
+      for (let i = 0; i < fit; i++) await prefs.setPref(dave, `big${i}`, big);
+      assertRefused(await refusal(prefs.setPref(dave, 'over', 'x')), [
+        'the total used up',
+        null,
+        'FRAME_TOO_LARGE',
+        undefined,
+        new RegExp(`^content: at most ${L.prefTotalChars} characters of preferences per user$`),
+      ]);
+      for (let i = fit; i < L.prefsPerUser; i++) await prefs.setPref(dave, `p${i}`, '');
+      assertRefused(await refusal(prefs.setPref(dave, 'one-more', '')), [
+        'too many documents',
+        null,
+        'INVALID_VALUE',
+        'label',
+        new RegExp(`^label: at most ${L.prefsPerUser} preference documents per user$`),
+      ]);
+      assert.equal(await prefs.getPref(dave, 'over'), undefined);
+      assert.equal(await prefs.getPref(dave, 'one-more'), undefined);
+    });
+
+    it('follows: a read mark is a message id from 0; unfollowing works even where one may no longer read', async (fx) => {
+      const bob = uri('bob');
+      await follows.follow(bob, fx.rooms.general, true);
+      const m = await fx.core.post(fx.open('alice'), fx.rooms.general, { text: 'to be read' });
+      await follows.markRead(bob, fx.rooms.general, m.id);
+      for (const bad of [-1, 1.5, 2 ** 60, '7', Number.NaN]) {
+        assertRefused(await refusal(follows.markRead(bob, fx.rooms.general, bad as number)), [
+          String(bad),
+          null,
+          'INVALID_VALUE',
+          'messageId',
+          /^messageId: must be a message id$/,
+        ]);
+        assert.equal((await follows.follows(bob))[0]?.lastReadId, m.id, `${bad}: the mark stays`);
+      }
+      await follows.markRead(bob, fx.rooms.general, 0);
+      assert.equal((await follows.follows(bob))[0]?.lastReadId, m.id, '0 is accepted; a mark never moves back');
+      await assert.rejects(follows.follow(bob, fx.rooms.secret, true), { code: 'ROOM_NOT_FOUND', field: 'room' });
+      await follows.follow(bob, fx.rooms.general, false);
+      assert.deepEqual(await follows.follows(bob), [], 'unfollowed');
+      await follows.follow(bob, fx.rooms.secret, false);
+      assert.deepEqual(await follows.follows(bob), [], 'unfollowing a room one may not read is no error');
+    });
+
+    it('a page size is a whole number from 1; larger ones are cut to the most allowed', async (fx) => {
+      const max = fx.core.model.config.searchLimit;
+      for (const bad of [0, -5, 2.5]) {
+        assertRefused(await refusal(search.search(uri('bob'), { limit: bad })), [
+          String(bad),
+          null,
+          'INVALID_VALUE',
+          'limit',
+          new RegExp(`^limit: must be a whole number from 1 to ${max}$`),
+        ]);
+      }
+      assert.equal((await search.search(uri('bob'), { limit: 1 })).messages.length, 1);
+      assert.ok((await search.search(uri('bob'), { limit: max * 10 })).messages.length <= max);
     });
   });
 }

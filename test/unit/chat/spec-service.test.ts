@@ -239,6 +239,37 @@ for (const engine of ENGINES) {
       assert.deepEqual(names(chat.associations(uri('bob'), 'manager')), ['Bob runs it']);
     });
 
+    it('associations leave out rooms that are disabled or whose category walls one off', async (fx) => {
+      const members = parseListEdit(`${uri('alice')},${uri('bob')}`, 'members');
+      const off = await fx.admin.newRoom({ name: 'Switched off', category: 'Eng', members, disabled: true });
+      await fx.admin.newCategory({
+        name: 'Walled',
+        allowedMembers: parseListEdit('domain:contoso.com', 'members'),
+      });
+      const walled = await fx.admin.newRoom({ name: 'Behind the wall', category: 'Walled', members });
+      // bob stays on the member list, but the category now denies him
+      await fx.admin.setCategory('Walled', { deniedMembers: parseListEdit(uri('bob'), 'members') });
+      await until(
+        () =>
+          chat.model.rooms.has(off.id) &&
+          chat.model.rooms.has(walled.id) &&
+          [...chat.model.categories.values()].some((c) => c.deniedMembers.length > 0 && c.name === 'Walled'),
+        'the new rooms',
+      );
+      assert.deepEqual(
+        chat.associations(uri('bob')).map((r) => r.name),
+        ['General'],
+      );
+      assert.deepEqual(
+        chat.associations(uri('alice')).map((r) => r.name),
+        ['Behind the wall', 'Bob runs it', 'General', 'Secret', 'Town hall'],
+      );
+      await assert.rejects(async () => chat.searchRooms(uri('bob'), { query: 'a\u0000' }), {
+        code: 'INVALID_VALUE',
+        field: 'q',
+      });
+    });
+
     it('the events of the service are the core’s: an observer sees sessions open', async () => {
       assert.equal(chat.events, chat.core.events);
       const opened: string[] = [];
