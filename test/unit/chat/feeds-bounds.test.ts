@@ -9,8 +9,7 @@ import type { MessageView } from '../../../src/chat/types.js';
 import { normalizeForMatch } from '../../../src/core/keyword-matcher.js';
 import { USER_STORAGE_LIMITS as L } from '../../../src/core/model.js';
 import type { FeedFilter } from '../../../src/store/port.js';
-import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, type Engine, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, type Engine, fixtureTest, uri } from './fixture.js';
 
 const code = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -92,11 +91,7 @@ for (const engine of ['sqlite', 'postgres'] as Engine[]) {
       await feeds?.start();
     });
     after(async () => fx?.close());
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     it('a feed holds at most keywordsPerFeed keywords of at most keywordLength characters', async () => {
       const user = uri('carol');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { AdminService } from '../../../src/admin/admin-service.js';
 import { ChatCore, type ChatCoreOptions } from '../../../src/chat/core.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
@@ -12,6 +13,7 @@ import { parseListEdit } from '../../../src/core/principals.js';
 import { openStore } from '../../../src/store/open.js';
 import type { Store } from '../../../src/store/port.js';
 import { pgSchema } from '../../support/pg.js';
+import { engineUnavailable } from '../../support/spec-engines.js';
 
 export const PW = 'correct horse';
 export const uri = (u: string) => `sip:${u}@contoso.com`;
@@ -121,6 +123,19 @@ export async function chatFixture(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test case over the engine's fixture, read when the case runs: a fixture that did not open fails the case on
+ * SQLite and skips it on an unreachable PostgreSQL outside CI (engineUnavailable).
+ */
+export function fixtureTest(engine: Engine, fixture: () => ChatFixture | undefined) {
+  return (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
+    test(title, async (t) => {
+      const fx = fixture();
+      if (!fx) return engineUnavailable(t, engine);
+      await fn(fx);
+    });
 }
 
 /** Runs `fn` once per engine, as a describe block each. */

@@ -3,13 +3,12 @@
 // a filter belongs to the user who made it: another user cannot read, change or delete it, and is told it does
 // not exist (FILTER_NOT_FOUND naming the field 'id'). Changing or removing a filter changes its alerts at once.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Feeds } from '../../../src/chat/feeds.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import type { FeedFilter } from '../../../src/store/port.js';
-import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
 
 const until = async (check: () => boolean, what: string) => {
   const deadline = Date.now() + 10_000;
@@ -53,11 +52,7 @@ for (const engine of ENGINES) {
       await fx.core.model.poll();
     });
     after(async () => fx?.close());
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     /** Posts, then a marker in every room, and waits until `watcher` has the markers' alerts. */
     const postAll = async (fx: ChatFixture, watcher: Session, posts: [Session, string, string][]) => {

@@ -9,15 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { Files } from '../../../src/chat/files.js';
 import type { Session, UploadInput } from '../../../src/chat/types.js';
 import { PchatError } from '../../../src/core/errors.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
 
 const LIMIT_KB = 1;
 const LIMIT = LIMIT_KB * 1024;
@@ -70,11 +69,7 @@ for (const engine of ENGINES) {
       await fx.core.model.poll();
     });
     after(async () => fx?.close());
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     const input = (fx: ChatFixture, over: Partial<UploadInput> & { bytes?: number }): UploadInput => {
       const { bytes = 10, ...rest } = over;

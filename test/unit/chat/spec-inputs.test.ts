@@ -3,7 +3,7 @@
 // with a sentence that says what is wrong, and leaves the user's stored feeds and preferences as they were; the
 // inputs at the edge of each rule are accepted.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import { Feeds } from '../../../src/chat/feeds.js';
 import { Follows } from '../../../src/chat/follows.js';
@@ -11,8 +11,7 @@ import { Preferences } from '../../../src/chat/preferences.js';
 import { MessageSearch } from '../../../src/chat/search.js';
 import type { FeedInput, SearchQuery } from '../../../src/chat/types.js';
 import { USER_STORAGE_LIMITS as L } from '../../../src/core/model.js';
-import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
 
 interface Refusal {
   code: string;
@@ -59,11 +58,7 @@ for (const engine of ENGINES) {
       await feeds?.start();
     });
     after(async () => fx?.close());
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     it('a feed filter that breaks a rule is refused naming its field, and nothing is stored', async () => {
       const carol = uri('carol');

@@ -13,15 +13,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, mock, test } from 'node:test';
+import { after, before, describe, mock } from 'node:test';
 import { hashToken, SignIn } from '../../../src/chat/auth.js';
 import { ChatService, VERSION } from '../../../src/chat/chat-service.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import type { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, PW, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, uri } from './fixture.js';
 
 const FREE = 2;
 
@@ -60,11 +59,7 @@ for (const engine of ENGINES) {
       );
     });
     after(async () => fx?.close());
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     it('failures count against the user however the name is spelled; a success clears them', async () => {
       const src = '203.0.113.1';
@@ -207,11 +202,7 @@ for (const engine of ENGINES) {
       await chat?.stop();
       await fx?.close();
     });
-    const it = (title: string, fn: (fx: ChatFixture) => Promise<void>) =>
-      test(title, async (t) => {
-        if (!fx) return engineUnavailable(t, engine);
-        await fn(fx);
-      });
+    const it = fixtureTest(engine, () => fx);
 
     it('serverInfo tells the domain, a copy of the configuration, the server time and the version', async () => {
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
