@@ -40,12 +40,26 @@ for (const s of chosen) {
   }
 }
 
-/** One line per surviving or uncovered mutant, from the mutant's file as it is now. */
-const survivorLine = (path, m) => {
-  const line = m.location.start.line;
-  const text = readFileSync(path, 'utf8').split('\n')[line - 1]?.trim();
-  return `  ${relative(process.cwd(), path)}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${text}`;
-};
+/**
+ * Counts mutants ({ path, lines, m }: the file, its source lines, the mutant) by status, and lists every surviving and
+ * uncovered one as `path:line mutator "replacement" | source line`.
+ */
+function tally(mutants) {
+  const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
+  const left = [];
+  for (const { path, lines, m } of mutants) {
+    if (m.status in n) n[m.status]++;
+    if (m.status === 'Survived' || m.status === 'NoCoverage') {
+      const line = m.location.start.line;
+      left.push(
+        `  ${path}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${lines[line - 1]?.trim()}`,
+      );
+    }
+  }
+  const detected = n.Killed + n.Timeout;
+  const total = detected + n.Survived + n.NoCoverage;
+  return { n, left, total, score: total === 0 ? 100 : (100 * detected) / total };
+}
 
 if (live) {
   for (const scope of chosen) {
@@ -55,17 +69,21 @@ if (live) {
       ? readdirSync(dir).find((f) => f.endsWith('-onMutationTestingPlanReady.json'))
       : undefined;
     const planned = plan ? JSON.parse(readFileSync(`${dir}/${plan}`, 'utf8')).mutantPlans.length : '?';
-    const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
-    const left = [];
-    for (const f of events) {
-      const m = JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
-      if (m.status in n) n[m.status]++;
-      if (m.status === 'Survived' || m.status === 'NoCoverage') left.push(survivorLine(m.fileName, m));
-    }
-    const decided = n.Killed + n.Timeout + n.Survived + n.NoCoverage;
-    const score = decided === 0 ? 0 : (100 * (n.Killed + n.Timeout)) / decided;
+    // the mutants' files as they are now, each read once
+    const sources = new Map();
+    const linesOf = (path) => {
+      if (!sources.has(path)) sources.set(path, readFileSync(path, 'utf8').split('\n'));
+      return sources.get(path);
+    };
+    const { n, left, total, score } = tally(
+      events.map((f) => {
+        const m = JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
+        return { path: relative(process.cwd(), m.fileName), lines: linesOf(m.fileName), m };
+      }),
+    );
+    const sofar = total === 0 ? 'nothing decided yet' : `${score.toFixed(2)} % so far`;
     console.log(
-      `${scope}: ${events.length} of ${planned} decided, ${score.toFixed(2)} % so far (killed ${n.Killed}, timeout ${n.Timeout}, survived ${n.Survived}, no coverage ${n.NoCoverage})`,
+      `${scope}: ${events.length} of ${planned} decided, ${sofar} (killed ${n.Killed}, timeout ${n.Timeout}, survived ${n.Survived}, no coverage ${n.NoCoverage})`,
     );
     for (const l of left.sort()) console.log(l);
   }
@@ -101,23 +119,12 @@ for (const scope of chosen) {
     continue;
   }
   const entries = files.flatMap((file) => Object.entries(JSON.parse(readFileSync(file, 'utf8')).files));
-  const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
-  const left = [];
-  for (const [path, f] of entries) {
-    const lines = f.source.split('\n');
-    for (const m of f.mutants) {
-      if (m.status in n) n[m.status]++;
-      if (m.status === 'Survived' || m.status === 'NoCoverage') {
-        const line = m.location.start.line;
-        left.push(
-          `  ${path}:${line} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')} | ${lines[line - 1]?.trim()}`,
-        );
-      }
-    }
-  }
-  const detected = n.Killed + n.Timeout;
-  const total = detected + n.Survived + n.NoCoverage;
-  const score = total === 0 ? 100 : (100 * detected) / total;
+  const { n, left, total, score } = tally(
+    entries.flatMap(([path, f]) => {
+      const lines = f.source.split('\n');
+      return f.mutants.map((m) => ({ path, lines, m }));
+    }),
+  );
   console.log(
     `${scope.padEnd(11)} ${score.toFixed(2).padStart(6)} ${String(n.Killed).padStart(8)} ${String(n.Timeout).padStart(7)} ${String(n.Survived).padStart(8)} ${String(n.NoCoverage).padStart(6)} ${String(total).padStart(6)}`,
   );
