@@ -17,7 +17,7 @@ export class Preferences {
 
   /**
    * Stores one preference document. A user keeps at most USER_STORAGE_LIMITS.prefsPerUser documents of at most
-   * prefChars characters each and prefTotalChars in all; past that the write is refused and nothing changes.
+   * prefChars UTF-16 units each and prefTotalChars characters (code points, as the store counts them) in all; past that the write is refused and nothing changes.
    */
   async setPref(user: string, label: string, content: string): Promise<void> {
     this.core.subject(user);
@@ -31,13 +31,21 @@ export class Preferences {
     const usage = await store.prefs.usage(user);
     if (before === undefined && usage.count >= L.prefsPerUser)
       throw invalid('label', `at most ${L.prefsPerUser} preference documents per user`);
-    if (usage.chars - (before?.length ?? 0) + content.length > L.prefTotalChars)
+    // the total in characters as the store counts them (code points, so an emoji is one), on both sides
+    if (usage.chars - chars(before ?? '') + chars(content) > L.prefTotalChars)
       throw new PchatError(
         'FRAME_TOO_LARGE',
         `content: at most ${L.prefTotalChars} characters of preferences per user`,
       );
     await store.prefs.set(user, l, content);
   }
+}
+
+/** Characters as SQLite's and PostgreSQL's length() count them: code points, not UTF-16 units. */
+function chars(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
 }
 
 function checkLabel(label: string): string {

@@ -301,5 +301,30 @@ for (const engine of ENGINES) {
       await prefs.setPref(alice, 'not-graces', 'a'.repeat(per));
       assert.equal((await prefs.getPref(alice, 'not-graces'))?.length, per, "another user's total is their own");
     });
+
+    it('the total counts characters as the store does: a document of emoji, rewritten, frees only the characters it held', async (fx) => {
+      const henry = await freshUser(fx, 'henry');
+      const per = L.prefChars;
+      // 32,768 rockets: 65,536 UTF-16 units (the most one document may hold), 32,768 characters to the store
+      await prefs.setPref(henry, 'emoji', '🚀'.repeat(per / 2));
+      assert.equal((await fx.store.prefs.usage(henry)).chars, per / 2);
+      for (let i = 0; i < L.prefTotalChars / per - 1; i++) await prefs.setPref(henry, `big${i}`, 'b'.repeat(per));
+      await prefs.setPref(henry, 'half', 'h'.repeat(per / 2));
+      assert.equal((await fx.store.prefs.usage(henry)).chars, L.prefTotalChars, 'exactly the total');
+      // the rewrite would add 32,768 characters: refused, though it is no longer than the old one in UTF-16 units
+      assert.deepEqual(await refusal(prefs.setPref(henry, 'emoji', 'e'.repeat(per))), [
+        'FRAME_TOO_LARGE',
+        undefined,
+        TOTAL_MESSAGE,
+      ]);
+      assert.equal((await fx.store.prefs.usage(henry)).chars, L.prefTotalChars, 'nothing stored');
+      assert.equal(await prefs.getPref(henry, 'emoji'), '🚀'.repeat(per / 2), 'the document stays');
+      // a rewrite to as many plain characters as it held fits exactly, and so does a new emoji where room was freed
+      await prefs.setPref(henry, 'emoji', 'e'.repeat(per / 2));
+      await prefs.setPref(henry, 'half', 'h'.repeat(per / 2 - 1));
+      await prefs.setPref(henry, 'one', '🚀');
+      assert.equal((await fx.store.prefs.usage(henry)).chars, L.prefTotalChars, 'exactly the total again');
+      assert.deepEqual(await refusal(prefs.setPref(henry, 'two', '🚀')), ['FRAME_TOO_LARGE', undefined, TOTAL_MESSAGE]);
+    });
   });
 }
