@@ -80,9 +80,13 @@ export function registerComplianceRecorder(core: ChatCore, recorder: ComplianceR
         );
         return;
       }
+      // an id of a batch that rolled back is taken again by the next append on SQLite: whatever it left under that
+      // id is replaced here, so 'posted' never confirms a refused post's record as another message
       items.forEach((item, k) => {
         const pending = pendingOf.get(item);
-        if (pending !== undefined) toConfirm.set((stored[k] as StoredMessage).id, pending);
+        const id = (stored[k] as StoredMessage).id;
+        if (pending !== undefined) toConfirm.set(id, pending);
+        else toConfirm.delete(id);
       });
     },
     { module },

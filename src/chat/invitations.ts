@@ -22,18 +22,22 @@ export class Invitations {
   async invitations(user: string, afterId = 0, limit = 100) {
     const s = this.core.subject(user);
     const list = await this.core.store.invitations.since(user, afterId, clampLimit(limit, 100, 1000));
-    return list.map((i) => {
-      const room = this.core.model.rooms.get(i.roomId);
-      const visible = room !== undefined && this.core.may(s, i.roomId, 'see');
-      return { ...i, roomName: visible ? room.name : i.roomId };
-    });
+    return list.map((i) => ({ ...i, roomName: this.roomName(s, i.roomId) }));
+  }
+
+  /** The room's name while the subject may see the room, else its id (the same rule live and in the listing). */
+  private roomName(s: ReturnType<ChatCore['subject']>, roomId: string): string {
+    const room = this.core.model.rooms.get(roomId);
+    return room !== undefined && this.core.may(s, roomId, 'see') ? room.name : roomId;
   }
 
   private deliver(c: ChangeEvent): void {
     const sessions = this.core.sessionsOf(c.subject);
     if (sessions.size === 0) return;
     const d = c.data as { invitationId: number; roomId: string; inviter: string };
-    const roomName = this.core.model.rooms.get(d.roomId)?.name ?? d.roomId;
+    // the model has applied the whole batch of changes: a user taken out of a secret room in the same batch, or
+    // before the poll, gets its id, as the listing shows it
+    const roomName = this.roomName(this.core.subject(c.subject), d.roomId);
     for (const s of sessions) {
       this.core.deliver(s, {
         type: 'invitation',

@@ -256,6 +256,41 @@ for (const pair of PAIRS) {
     );
 
     fixtureTest(
+      'a post that takes the id of a refused one while recording is off is not recorded, and the refused post stays unconfirmed',
+      async (f) => {
+        const mark = await lastId();
+        const alice = f.open('alice');
+        const [, bad] = await Promise.allSettled([
+          f.core.post(alice, f.rooms.general, { text: 'recorded beside a refused post' }),
+          f.core.post(alice, f.rooms.general, { text: REFUSED_IN_APPEND }),
+        ]);
+        assert.equal(bad.status, 'rejected');
+        await until(
+          async () =>
+            (await since(mark)).some((e) => e.content === 'recorded beside a refused post' && e.state === 'committed'),
+          'the good post recorded',
+        );
+        await compliance.putConfig(parseComplianceConfig({ enabled: false }));
+        let quiet: MessageView;
+        try {
+          // on SQLite this takes the id the refused batch had given the refused post
+          quiet = await f.core.post(alice, f.rooms.general, { text: 'said while not recording' });
+          await new Promise((r) => setTimeout(r, 20));
+        } finally {
+          await compliance.putConfig(parseComplianceConfig({ enabled: true }));
+        }
+        const evs = await since(mark);
+        assert.ok(!evs.some((e) => e.messageId === quiet.id), 'nothing recorded names the unrecorded post');
+        assert.deepEqual(
+          evs.filter((e) => e.content === REFUSED_IN_APPEND).map((e) => [e.state, e.messageId]),
+          sameTx ? [] : [['pending', null]],
+          "the refused post's record",
+        );
+        f.core.closeSession(alice);
+      },
+    );
+
+    fixtureTest(
       'a post is an upload only when its kind is file AND it carries a file: then content is the file name and data describes the file',
       async (f) => {
         const alice = f.open('alice');

@@ -341,5 +341,45 @@ for (const engine of ENGINES) {
         f.core.closeSession(bob);
       },
     );
+
+    invitationTest(
+      'a user invited to a secret room and taken out again before the change reaches the server gets the room id, live as in the listing, never its new name',
+      async (f) => {
+        const room = await f.admin.newRoom({
+          name: 'Falcon',
+          category: 'Eng',
+          privacy: 'secret',
+          members: members(uri('alice')),
+        });
+        await f.core.model.poll();
+        const dave = f.open('dave');
+        const from = (await invitations.invitations(uri('dave'))).at(-1)?.id ?? 0;
+        // one batch: invited, taken out, the room renamed
+        await f.admin.setRoom(room.id, { members: members(`+${uri('dave')}`) });
+        await f.admin.setRoom(room.id, { members: members(`-${uri('dave')}`) });
+        await f.admin.setRoom(room.id, { name: 'Falcon: acquisition of Contoso' });
+        await f.core.model.poll();
+        assert.deepEqual(
+          invitationsOf(f, dave).map((e) => e.type === 'invitation' && [e.invitation.roomId, e.invitation.roomName]),
+          [[room.id, room.id]],
+          'delivered live with the id only',
+        );
+        assert.deepEqual(
+          (await invitations.invitations(uri('dave'), from)).map((i) => [i.roomId, i.roomName]),
+          [[room.id, room.id]],
+          'listed with the id only',
+        );
+        // still a member: the name is shown, live and listed
+        const carol = f.open('carol');
+        await f.admin.setRoom(room.id, { members: members(`+${uri('carol')}`) });
+        await f.core.model.poll();
+        assert.deepEqual(
+          invitationsOf(f, carol).map((e) => e.type === 'invitation' && [e.invitation.roomId, e.invitation.roomName]),
+          [[room.id, 'Falcon: acquisition of Contoso']],
+        );
+        f.core.closeSession(dave);
+        f.core.closeSession(carol);
+      },
+    );
   });
 }
