@@ -327,6 +327,8 @@ export class ChatCore {
       try {
         out.push({ ok: true, joined: await this.joinOne(s, roomId) });
       } catch (e) {
+        // a refusal is the answer; anything else is a fault the client sees only as INTERNAL, so it is logged here
+        if (!(e instanceof PchatError)) this.log.error('join failed', { room: roomId, user: s.user, err: e });
         const err = e instanceof PchatError ? e : new PchatError('INTERNAL');
         out.push({ ok: false, roomId, code: err.code, message: err.message });
       }
