@@ -8,15 +8,7 @@ import type { ChatEvents } from '../../../src/chat/events.js';
 import { registerLiveEffects } from '../../../src/chat/live-effects.js';
 import type { ChatEvent } from '../../../src/chat/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
-import { type ChatFixture, chatFixture, PW, uri } from './fixture.js';
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { type ChatFixture, chatFixture, PW, until, uri } from './fixture.js';
 
 describe('auth and live-effects modules', () => {
   let fx: ChatFixture;

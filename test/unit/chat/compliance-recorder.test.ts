@@ -24,17 +24,9 @@ import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
 import { PG_BASE_URL } from '../../support/pg.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, until, uri } from './fixture.js';
 
 type Recorded = ComplianceEvent & { state: EventState; batch: number | null };
-
-const until = async (check: () => Promise<boolean>, what: string) => {
-  const deadline = Date.now() + 3000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const POISON = 'this post fails its commit';
 

@@ -16,15 +16,7 @@ import { Preferences } from '../../../src/chat/preferences.js';
 import { PchatError } from '../../../src/core/errors.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { type ChatFixture, chatFixture, uri } from './fixture.js';
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { type ChatFixture, chatFixture, until, uri } from './fixture.js';
 
 describe('follows module', () => {
   let fx: ChatFixture;

@@ -140,3 +140,12 @@ export function fixtureTest(engine: Engine, fixture: () => ChatFixture | undefin
 
 /** Runs `fn` once per engine, as a describe block each. */
 export const ENGINES: Engine[] = ['sqlite', 'postgres'];
+
+/** Polls `check` (sync or async) every 5 ms until it holds; fails naming `what` after 10 s (a busy machine). */
+export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

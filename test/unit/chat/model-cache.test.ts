@@ -8,15 +8,7 @@ import { type ChangeListener, ModelCache } from '../../../src/chat/model-cache.j
 import type { Room } from '../../../src/core/model.js';
 import type { ChangeEvent } from '../../../src/store/port.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 3000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { type ChatFixture, chatFixture, ENGINES, until, uri } from './fixture.js';
 
 for (const engine of ENGINES) {
   describe(`model cache (${engine})`, () => {

@@ -18,17 +18,9 @@ import { hashToken, SignIn } from '../../../src/chat/auth.js';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import type { ChatEvent } from '../../../src/chat/types.js';
 import { sourceKey } from '../../../src/directory/sign-in-throttle.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, until, uri } from './fixture.js';
 
 const FREE = 2;
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 /** What an attempt ends with: the user's URI when it signs in, else the error code. */
 const outcome = async (p: Promise<string>): Promise<string> => {

@@ -32,17 +32,9 @@ import { FileStore } from '../../../src/files/file-store.js';
 import type { FileRef } from '../../../src/store/port.js';
 import { PG_BASE_URL } from '../../support/pg.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, type Engine, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, type Engine, until, uri } from './fixture.js';
 
 type Recorded = ComplianceEvent & { state: EventState; batch: number | null };
-
-const until = async (check: () => Promise<boolean> | boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 /** Is PostgreSQL there? Outside CI an unreachable server skips the pair; under CI it fails (as pg.ts does). */
 async function pgReachable(): Promise<boolean> {

@@ -17,17 +17,10 @@ import { type BusEnvelope, roomSubject } from '../../../src/pool/bus.js';
 import { LocalBus } from '../../../src/pool/local-bus.js';
 import type { StoredMessage } from '../../../src/store/port.js';
 import { engineUnavailable, newMessage } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, until, uri } from './fixture.js';
 
 const HOLD_MS = 30;
 
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The envelope another server of the pool publishes for a message it committed. */

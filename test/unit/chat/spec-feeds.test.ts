@@ -8,15 +8,7 @@ import { Feeds } from '../../../src/chat/feeds.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import type { FeedFilter } from '../../../src/store/port.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, until, uri } from './fixture.js';
 
 /** The alerts a session got, as "filter name: message text", sorted. */
 const alerts = (got: ChatEvent[]): string[] =>

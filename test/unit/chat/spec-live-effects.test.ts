@@ -17,15 +17,7 @@ import { parseListEdit } from '../../../src/core/principals.js';
 import { type BusEnvelope, roomSubject } from '../../../src/pool/bus.js';
 import { LocalBus } from '../../../src/pool/local-bus.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, ENGINES, uri } from './fixture.js';
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { type ChatFixture, chatFixture, ENGINES, until, uri } from './fixture.js';
 
 const members = (s: string) => parseListEdit(s, 'members');
 const removedOf = (got: ChatEvent[]) => got.filter((e) => e.type === 'removed');

@@ -14,15 +14,8 @@ import { ModelCache } from '../../../src/chat/model-cache.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { DirectorySnapshot } from '../../../src/directory/snapshot.js';
 import type { ChangeEvent } from '../../../src/store/port.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, until, uri } from './fixture.js';
 
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const engine of ENGINES) {

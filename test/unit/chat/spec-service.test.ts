@@ -20,17 +20,9 @@ import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import type { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, until, uri } from './fixture.js';
 
 const FREE = 2;
-
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 /** The code an attempt ends with: the user's URI when it signs in. */
 const attempt = async (p: Promise<string>): Promise<string> => {
