@@ -118,7 +118,13 @@ export class ChatCore {
     readonly opts: ChatCoreOptions,
   ) {
     this.log = opts.log ?? silent;
-    this.model = new ModelCache(store);
+    this.model = new ModelCache(store, (err, changes) =>
+      this.log.error('applying a change failed', {
+        firstChangeId: changes[0]?.id,
+        lastChangeId: changes.at(-1)?.id,
+        err,
+      }),
+    );
     this.events = new ChatEventHub(this.log);
     this.bus = opts.bus ?? new LocalBus();
     if (opts.poolOrder) {

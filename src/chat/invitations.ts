@@ -35,9 +35,13 @@ export class Invitations {
     const sessions = this.core.sessionsOf(c.subject);
     if (sessions.size === 0) return;
     const d = c.data as { invitationId: number; roomId: string; inviter: string };
+    // a user removed or with chat turned off in the same batch gets nothing: their sessions are being ended (and
+    // a listener must not throw, or the listeners after it miss the batch)
+    const subject = this.core.model.directory.resolveUser(c.subject);
+    if (!subject?.chatEnabled) return;
     // the model has applied the whole batch of changes: a user taken out of a secret room in the same batch, or
     // before the poll, gets its id, as the listing shows it
-    const roomName = this.roomName(this.core.subject(c.subject), d.roomId);
+    const roomName = this.roomName(subject, d.roomId);
     for (const s of sessions) {
       this.core.deliver(s, {
         type: 'invitation',

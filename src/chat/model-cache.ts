@@ -18,7 +18,14 @@ export class ModelCache {
   private polling: Promise<void> | undefined;
   private readonly listeners: ChangeListener[] = [];
 
-  constructor(private readonly store: Store) {}
+  /**
+   * `onListenerError` hears of a listener that failed on a batch; the other listeners still get the batch (the
+   * change is applied here already, and is not read again).
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly onListenerError: (err: unknown, changes: ChangeEvent[]) => void = () => {},
+  ) {}
 
   /** The id of the newest store change applied to this picture. */
   get seenChangeId(): number {
@@ -79,7 +86,13 @@ export class ModelCache {
       if (changes.length === 0) return;
       this.lastChangeId = (changes[changes.length - 1] as ChangeEvent).id;
       await this.apply(changes);
-      for (const l of this.listeners) await l(changes);
+      for (const l of this.listeners) {
+        try {
+          await l(changes);
+        } catch (e) {
+          this.onListenerError(e, changes);
+        }
+      }
     }
   }
 

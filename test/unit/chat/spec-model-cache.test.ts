@@ -200,5 +200,31 @@ for (const engine of ENGINES) {
         since.mock.restore();
       }
     });
+
+    it('a listener that fails on a batch is logged; the listeners after it still get the batch, and the next batch too', async (fx) => {
+      await fx.core.model.poll(); // what the cases before left unread
+      const cause = new Error('a live effect failed');
+      const heard: string[][] = [];
+      let failing = true;
+      fx.core.model.onChange(() => {
+        if (failing) throw cause;
+      });
+      fx.core.model.onChange((changes) => void heard.push(changes.map((c) => c.type)));
+      const from = fx.logs.length;
+      const room = await fx.admin.newRoom({ name: 'Heard anyway', category: 'Eng' });
+      await fx.core.model.poll();
+      assert.deepEqual(heard, [['room.put']], 'the listener after the failing one got the batch');
+      assert.ok(fx.core.model.rooms.has(room.id), 'the change is applied');
+      const logged = fx.logs.slice(from);
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0]?.msg, 'applying a change failed');
+      assert.equal(logged[0]?.fields?.err, cause);
+      assert.equal(logged[0]?.fields?.firstChangeId, logged[0]?.fields?.lastChangeId, 'one change in the batch');
+      failing = false;
+      await fx.admin.removeRoom(room.id);
+      await fx.core.model.poll();
+      assert.deepEqual(heard, [['room.put'], ['room.removed']]);
+      assert.equal(fx.logs.length, from + 1, 'nothing more logged');
+    });
   });
 }

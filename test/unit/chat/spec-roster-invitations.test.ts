@@ -381,5 +381,25 @@ for (const engine of ENGINES) {
         f.core.closeSession(carol);
       },
     );
+
+    invitationTest(
+      'an invitation to a user whose chat is turned off in the same batch is not delivered, and the batch is applied',
+      async (f) => {
+        const room = await newRoom(f, 'Quiet plans');
+        await f.admin.newPolicy('tag:invitee-off', { enablePersistentChat: false });
+        await f.core.model.poll();
+        const bob = f.open('bob');
+        // one batch: bob invited, then his chat turned off, then the room renamed
+        await f.admin.setRoom(room.id, { members: members(`+${uri('bob')}`) });
+        await f.admin.grantPolicy(uri('bob'), 'tag:invitee-off');
+        await f.admin.setRoom(room.id, { name: 'Quiet plans, renamed' });
+        await f.core.model.poll();
+        assert.deepEqual(invitationsOf(f, bob), [], 'nothing delivered');
+        assert.equal(f.core.model.rooms.get(room.id)?.name, 'Quiet plans, renamed', 'the whole batch applied');
+        await f.admin.grantPolicy(uri('bob'), null);
+        await f.core.model.poll();
+        f.core.closeSession(bob);
+      },
+    );
   });
 }
