@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { AdminService } from '../../../src/admin/admin-service.js';
 import { ChatCore, type ChatCoreOptions } from '../../../src/chat/core.js';
+import type { ChatEventName } from '../../../src/chat/events.js';
 import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { openStore } from '../../../src/store/open.js';
@@ -148,4 +149,31 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** One handler a module registered: the event, the handler and its options (priority, module name). */
+export interface Registration {
+  event: ChatEventName;
+  fn: (payload: never) => void | Promise<void>;
+  opts: { priority?: number; module?: string } | undefined;
+}
+
+/**
+ * Runs `register` with `core.events.on` wrapped, and returns every handler it registered, in order; the hub's own
+ * `on` is back in place afterwards.
+ */
+export async function registrations(core: ChatCore, register: () => unknown): Promise<Registration[]> {
+  const hub = core.events;
+  const on = hub.on.bind(hub) as (...a: unknown[]) => () => void;
+  const out: Registration[] = [];
+  hub.on = ((...a: unknown[]) => {
+    out.push({ event: a[0] as ChatEventName, fn: a[1] as Registration['fn'], opts: a[2] as Registration['opts'] });
+    return on(...a);
+  }) as typeof hub.on;
+  try {
+    await register();
+  } finally {
+    Reflect.deleteProperty(hub, 'on');
+  }
+  return out;
 }

@@ -32,7 +32,7 @@ import { FileStore } from '../../../src/files/file-store.js';
 import type { FileRef } from '../../../src/store/port.js';
 import { PG_BASE_URL } from '../../support/pg.js';
 import { engineUnavailable } from '../../support/spec-engines.js';
-import { type ChatFixture, chatFixture, type Engine, until, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, type Engine, registrations, until, uri } from './fixture.js';
 
 type Recorded = ComplianceEvent & { state: EventState; batch: number | null };
 
@@ -106,14 +106,9 @@ for (const pair of PAIRS) {
           confirms.push(pairs.map((p) => ({ ...p })));
           return confirm(pairs);
         };
-        const hub = core.events;
-        const on = hub.on.bind(hub) as (...a: unknown[]) => () => void;
-        hub.on = ((...a: unknown[]) => {
-          registered.push([a[0] as ChatEventName, a[2]]);
-          return on(...a);
-        }) as typeof hub.on;
-        registerComplianceRecorder(core, new ComplianceRecorder(compliance, { cacheMs: 0 }));
-        Reflect.deleteProperty(hub, 'on');
+        const recorder = new ComplianceRecorder(compliance, { cacheMs: 0 });
+        for (const r of await registrations(core, () => registerComplianceRecorder(core, recorder)))
+          registered.push([r.event, r.opts]);
         backchat = new Backchat(core).register();
         search = new MessageSearch(core);
         files = new Files(core, new FileStore(join(compDir, 'files')));

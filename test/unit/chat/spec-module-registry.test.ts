@@ -42,35 +42,20 @@ import { MessageSearch } from '../../../src/chat/search.js';
 import { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { ComplianceStore } from '../../../src/compliance/store.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { type ChatFixture, chatFixture, fixtureTest } from './fixture.js';
-
-type Opts = { priority?: number; module?: string } | undefined;
-type Fn = (payload: never) => void | Promise<void>;
+import {
+  type ChatFixture,
+  chatFixture,
+  type Registration as FixtureRegistration,
+  fixtureTest,
+  registrations,
+} from './fixture.js';
 
 /** One call of `events.on` by a module: which module made it, the event, the handler and its options. */
-interface Registration {
-  by: string;
-  event: ChatEventName;
-  fn: Fn;
-  opts: Opts;
-}
+type Registration = FixtureRegistration & { by: string };
 
-/**
- * Runs `register` with `core.events.on` wrapped, so every handler it registers is collected under the label `by`;
- * the hub's own `on` is back in place afterwards.
- */
+/** Runs `register`, collecting every handler it registers under the label `by`. */
 async function capture(core: ChatCore, by: string, into: Registration[], register: () => unknown): Promise<void> {
-  const hub = core.events;
-  const on = hub.on.bind(hub) as (...a: unknown[]) => () => void;
-  hub.on = ((...a: unknown[]) => {
-    into.push({ by, event: a[0] as ChatEventName, fn: a[1] as Fn, opts: a[2] as Opts });
-    return on(...a);
-  }) as typeof hub.on;
-  try {
-    await register();
-  } finally {
-    Reflect.deleteProperty(hub, 'on');
-  }
+  for (const r of await registrations(core, register)) into.push({ by, ...r });
 }
 
 /** Every module that registers handlers, with [event, priority, module name] for each handler, in order. */

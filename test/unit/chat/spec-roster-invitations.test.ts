@@ -19,7 +19,7 @@ import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { type BusBody, roomSubject } from '../../../src/pool/bus.js';
 import { LocalBus } from '../../../src/pool/local-bus.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, registrations, uri } from './fixture.js';
 
 const members = (s: string) => parseListEdit(s, 'members');
 const types = (got: ChatEvent[]) =>
@@ -44,7 +44,7 @@ for (const engine of ENGINES) {
     before(async () => {
       fx = await chatFixture(
         engine,
-        (core) => {
+        async (core) => {
           core.events.on('joined', (ev) => {
             seenAtJoin.push({ user: ev.who.user, roster: ev.roster?.map((r) => r.uri) ?? null });
           });
@@ -54,14 +54,7 @@ for (const engine of ENGINES) {
               notices: notices.filter((n) => n.body.action === 'part' && n.body.user === ev.who.user).length,
             });
           });
-          const hub = core.events;
-          const on = hub.on.bind(hub) as (...a: unknown[]) => () => void;
-          hub.on = ((...a: unknown[]) => {
-            registered.push([a[0] as ChatEventName, a[2]]);
-            return on(...a);
-          }) as typeof hub.on;
-          registerRoster(core);
-          Reflect.deleteProperty(hub, 'on');
+          for (const r of await registrations(core, () => registerRoster(core))) registered.push([r.event, r.opts]);
           core.events.on(
             'joined',
             (ev) => {
