@@ -17,7 +17,8 @@ export class Preferences {
 
   /**
    * Stores one preference document. A user keeps at most USER_STORAGE_LIMITS.prefsPerUser documents of at most
-   * prefChars UTF-16 units each and prefTotalChars characters (code points, as the store counts them) in all; past that the write is refused and nothing changes.
+   * prefChars UTF-16 units each and prefTotalChars characters (code points, as the store counts them) in all;
+   * past that the write is refused and nothing changes.
    */
   async setPref(user: string, label: string, content: string): Promise<void> {
     this.core.subject(user);
