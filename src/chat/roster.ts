@@ -13,7 +13,13 @@ export function registerRoster(core: ChatCore): void {
     (ev) => {
       const lr = core.liveRoom(ev.room.id);
       if (!lr) return;
+      const was = lr.large;
       lr.large = nextLargeRoomState(lr.large, lr.users.size, limit());
+      // the sessions already here hold a roster that would go stale: they are told once, when the room turns large
+      if (lr.large && !was) {
+        const e = { type: 'room.large', roomId: ev.room.id, participants: lr.users.size } as const;
+        core.emitRoom(lr, e, core.liveSession(ev.session));
+      }
       if (ev.firstOfUser) core.publishRoster(ev.room.id, 'join', ev.session);
       ev.roster = lr.large ? null : [...lr.users.keys()].map((uri) => ({ uri, displayName: core.displayName(uri) }));
     },

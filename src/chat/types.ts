@@ -75,6 +75,12 @@ export type ChatEvent =
   | { type: 'invitation'; invitation: Invitation & { roomName: string } }
   | { type: 'alert'; filterId: string; filterName: string; message: MessageView }
   | { type: 'room.updated'; room: RoomView }
+  /**
+   * A join took the room past ParticipantUpdateLimit: it is large now. Drop its participant list; no join or part
+   * events follow while it stays large. Sent to the sessions already in the room (a joiner reads `large` in its
+   * join answer).
+   */
+  | { type: 'room.large'; roomId: string; participants: number }
   /** An administrator removed these messages (or retention purged them): drop them from the view. */
   | { type: 'message.removed'; roomId: string; ids: number[] }
   /** An administrator replaced the text of these messages. */

@@ -62,7 +62,7 @@ export interface ConnectOptions {
 type EventOf<T extends ChatEvent['type']> = Extract<ChatEvent, { type: T }>;
 
 export interface ConnectionEvents {
-  /** Every chat event (message, join, part, removed, invitation, alert, room.updated). */
+  /** Every chat event (message, join, part, removed, invitation, alert, room.updated, room.large…). */
   event: ChatEvent;
   message: MessageView;
   join: EventOf<'join'>;
@@ -71,6 +71,7 @@ export interface ConnectionEvents {
   invitation: EventOf<'invitation'>;
   alert: EventOf<'alert'>;
   'room.updated': EventOf<'room.updated'>;
+  'room.large': EventOf<'room.large'>;
   /** The socket dropped; a reconnect is scheduled. */
   disconnected: { code: number; reason: string };
   /** Signed in, rooms rejoined and caught up after a drop. */
@@ -445,6 +446,9 @@ export class PchatConnection {
         break;
       case 'room.updated':
         this.emit('room.updated', e);
+        break;
+      case 'room.large':
+        this.emit('room.large', e);
         break;
     }
   }

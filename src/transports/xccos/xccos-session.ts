@@ -409,7 +409,8 @@ export class XccosSession {
           text: removalNotice(e.type === 'message.removed' ? 'removed' : 'replaced', e.ids.length),
         });
       default:
-        // invitation, alert, room.updated: XCCOS clients have no notice for them (see docs/legacy-clients.md).
+        // invitation, alert, room.updated, room.large: XCCOS clients have no notice for them (see
+        // docs/legacy-clients.md).
         return undefined;
     }
   }

@@ -23,7 +23,15 @@ import { type ChatFixture, chatFixture, ENGINES, fixtureTest, registrations, uri
 
 const members = (s: string) => parseListEdit(s, 'members');
 const types = (got: ChatEvent[]) =>
-  got.map((e) => (e.type === 'join' || e.type === 'part' ? `${e.type} ${e.user}` : e.type));
+  got.map((e) =>
+    e.type === 'join' || e.type === 'part'
+      ? `${e.type} ${e.user}`
+      : e.type === 'room.large'
+        ? `${e.type} ${e.participants}`
+        : e.type,
+  );
+/** What alice has seen by the end of the large-room table. */
+const SEEN_AGAIN = ['join bob', 'room.large 3', 'join bob', 'part bob', 'join bob', 'room.large 3'];
 
 type RosterBody = Extract<BusBody, { kind: 'roster' }>;
 
@@ -183,13 +191,23 @@ for (const engine of ENGINES) {
           }[] = [
             { act: 'join', user: 'alice', large: false, roster: ['alice'], seen: [] },
             { act: 'join', user: 'bob', large: false, roster: ['alice', 'bob'], seen: ['join bob'] },
-            { act: 'join', user: 'carol', large: true, roster: null, seen: ['join bob'] },
-            { act: 'join', user: 'dave', large: true, roster: null, seen: ['join bob'] },
-            { act: 'part', user: 'dave', large: true, seen: ['join bob'] },
-            { act: 'part', user: 'carol', large: true, seen: ['join bob'] },
-            { act: 'part', user: 'bob', large: false, seen: ['join bob'] },
-            { act: 'join', user: 'bob', large: false, roster: ['alice', 'bob'], seen: ['join bob', 'join bob'] },
-            { act: 'part', user: 'bob', large: false, seen: ['join bob', 'join bob', 'part bob'] },
+            // alice and bob, already in, are told once that the room turned large; carol reads it in her answer
+            { act: 'join', user: 'carol', large: true, roster: null, seen: ['join bob', 'room.large 3'] },
+            { act: 'join', user: 'dave', large: true, roster: null, seen: ['join bob', 'room.large 3'] },
+            { act: 'part', user: 'dave', large: true, seen: ['join bob', 'room.large 3'] },
+            { act: 'part', user: 'carol', large: true, seen: ['join bob', 'room.large 3'] },
+            { act: 'part', user: 'bob', large: false, seen: ['join bob', 'room.large 3'] },
+            {
+              act: 'join',
+              user: 'bob',
+              large: false,
+              roster: ['alice', 'bob'],
+              seen: ['join bob', 'room.large 3', 'join bob'],
+            },
+            { act: 'part', user: 'bob', large: false, seen: ['join bob', 'room.large 3', 'join bob', 'part bob'] },
+            // large again: told again
+            { act: 'join', user: 'bob', large: false, roster: ['alice', 'bob'], seen: SEEN_AGAIN.slice(0, 5) },
+            { act: 'join', user: 'carol', large: true, roster: null, seen: SEEN_AGAIN },
           ];
           for (const st of steps) {
             const what = `${st.act} ${st.user}`;
@@ -205,7 +223,7 @@ for (const engine of ENGINES) {
               types(f.got(watcher)),
               st.seen.map((x) => {
                 const [a, u] = x.split(' ');
-                return `${a} ${uri(u as string)}`;
+                return a === 'room.large' ? x : `${a} ${uri(u as string)}`;
               }),
               what,
             );

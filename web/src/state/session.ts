@@ -149,6 +149,14 @@ export class ChatSession extends Observable {
       this.changed();
       notifyBrowser(e.filterName, `${e.message.authorName}: ${e.message.text}`);
     });
+    c.on('room.large', (e) => {
+      const r = this.live.get(e.roomId);
+      if (!r) return;
+      r.large = true;
+      r.roster = null;
+      r.room = { ...r.room, participants: e.participants };
+      this.changed();
+    });
     c.on('room.updated', (e) => {
       const r = this.live.get(e.room.id);
       if (r) r.room = e.room;
