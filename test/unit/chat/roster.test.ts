@@ -46,7 +46,7 @@ describe('roster module', () => {
     fx.core.closeSession(alice);
   });
 
-  test('a room above ParticipantUpdateLimit is large: no roster, no notices', async () => {
+  test('a room above ParticipantUpdateLimit is large: no roster, no join notice; who was in is told it turned large', async () => {
     await fx.admin.setConfig({ participantUpdateLimit: 1 });
     await fx.core.model.poll();
     const alice = fx.open('alice');
@@ -56,7 +56,12 @@ describe('roster module', () => {
     assert.ok(r?.ok);
     assert.equal(r.joined.large, true);
     assert.equal(r.joined.roster, null);
-    assert.equal(fx.got(alice).length, 0, 'no join notice in a large room');
+    assert.deepEqual(
+      fx.got(alice),
+      [{ type: 'room.large', roomId: fx.rooms.general, participants: 2 }],
+      'no join notice in a large room, only that it turned large',
+    );
+    assert.deepEqual(fx.got(bob), [], 'the joiner reads it in its answer');
     fx.core.closeSession(alice);
     fx.core.closeSession(bob);
   });
