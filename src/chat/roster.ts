@@ -18,7 +18,9 @@ export function registerRoster(core: ChatCore): void {
       // the sessions already here hold a roster that would go stale: they are told once, when the room turns large
       if (lr.large && !was) {
         const e = { type: 'room.large', roomId: ev.room.id, participants: lr.users.size } as const;
-        core.emitRoom(lr, e, core.liveSession(ev.session));
+        // the joiner is skipped by id: a session closed during its own join is no longer a live session to look up
+        const joiner = [...lr.sessions].find((x) => x.id === ev.session.id);
+        core.emitRoom(lr, e, joiner);
       }
       if (ev.firstOfUser) core.publishRoster(ev.room.id, 'join', ev.session);
       ev.roster = lr.large ? null : [...lr.users.keys()].map((uri) => ({ uri, displayName: core.displayName(uri) }));
