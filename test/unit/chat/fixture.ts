@@ -177,3 +177,12 @@ export async function registrations(core: ChatCore, register: () => unknown): Pr
   }
   return out;
 }
+
+/** What a sign-in attempt ends with: the user's URI when it signs in, else the error code. */
+export async function signInOutcome(p: Promise<string>): Promise<string> {
+  try {
+    return await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}

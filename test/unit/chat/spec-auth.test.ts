@@ -18,18 +18,9 @@ import { hashToken, SignIn } from '../../../src/chat/auth.js';
 import type { ChatEvents } from '../../../src/chat/events.js';
 import type { ChatEvent } from '../../../src/chat/types.js';
 import { sourceKey } from '../../../src/directory/sign-in-throttle.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, until, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, signInOutcome, until, uri } from './fixture.js';
 
 const FREE = 2;
-
-/** What an attempt ends with: the user's URI when it signs in, else the error code. */
-const outcome = async (p: Promise<string>): Promise<string> => {
-  try {
-    return await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
 
 for (const engine of ENGINES) {
   describe(`sign-in as the store records it [${engine}]`, { timeout: 120_000 }, () => {
@@ -69,16 +60,16 @@ for (const engine of ENGINES) {
       ];
       for (const [i, [input, key]] of rows.entries()) {
         const address = `198.51.100.${i + 1}`;
-        assert.equal(await outcome(auth.checkPassword(input, 'wrong', address)), 'AUTH_FAILED', input);
+        assert.equal(await signInOutcome(auth.checkPassword(input, 'wrong', address)), 'AUTH_FAILED', input);
         assert.equal(await failures(fx, key, address), 1, `${JSON.stringify(input)}: counted under ${key}`);
         for (const other of ['undefined', '', input.trim().toLowerCase()].filter((k) => k !== key)) {
           assert.equal(await failures(fx, other, address), 0, `${JSON.stringify(input)}: nothing under "${other}"`);
         }
       }
       // a name that is not a SIP URI fails even with a password that would be right for someone
-      assert.equal(await outcome(auth.checkPassword('not a uri', PW, '198.51.100.1')), 'AUTH_FAILED');
+      assert.equal(await signInOutcome(auth.checkPassword('not a uri', PW, '198.51.100.1')), 'AUTH_FAILED');
       // the right password clears the pair of the URI, whatever the spelling that failed
-      assert.equal(await outcome(auth.checkPassword('DAVE@contoso.com', PW, '198.51.100.2')), uri('dave'));
+      assert.equal(await signInOutcome(auth.checkPassword('DAVE@contoso.com', PW, '198.51.100.2')), uri('dave'));
       assert.equal(await failures(fx, uri('dave'), '198.51.100.2'), 0, 'cleared by the success');
       assert.equal(await failures(fx, uri('dave'), '198.51.100.3'), 1, 'another address keeps its count');
     });
@@ -93,12 +84,12 @@ for (const engine of ENGINES) {
         ['one failure is free', () => auth.mayTry(carol, src), true, 1],
         [
           'a wrong password adds to it',
-          () => outcome(auth.checkPassword('carol@contoso.com', 'x', src)),
+          () => signInOutcome(auth.checkPassword('carol@contoso.com', 'x', src)),
           'AUTH_FAILED',
           2,
         ],
         ['FREE failures: it must wait', () => auth.mayTry(carol, src), false, 2],
-        ['the password door waits too', () => outcome(auth.checkPassword(carol, PW, src)), 'RATE_LIMITED', 2],
+        ['the password door waits too', () => signInOutcome(auth.checkPassword(carol, PW, src)), 'RATE_LIMITED', 2],
         ['a door notes a success', () => auth.noteLogin(carol, true, src), undefined, 0],
         ['cleared: it may try again', () => auth.mayTry(carol, src), true, 0],
         ['two failures noted by a door', () => auth.noteLogin(carol, false, src), undefined, 1],
@@ -112,12 +103,12 @@ for (const engine of ENGINES) {
         ],
         [
           'the password door refuses before any check',
-          () => outcome(auth.checkPassword(carol, PW, src)),
+          () => signInOutcome(auth.checkPassword(carol, PW, src)),
           'RATE_LIMITED',
           2,
         ],
         ['a success noted clears it', () => auth.noteLogin(carol, true, src), undefined, 0],
-        ['the right password now signs in', () => outcome(auth.checkPassword(carol, PW, src)), carol, 0],
+        ['the right password now signs in', () => signInOutcome(auth.checkPassword(carol, PW, src)), carol, 0],
       ];
       for (const [what, act, want, stored] of steps) {
         assert.equal(await act(), want, what);
@@ -144,9 +135,12 @@ for (const engine of ENGINES) {
         assert.equal(poll.mock.callCount(), 1, 'known now: no second poll');
         // a wrong password, or an account disabled before the model heard of it, costs no poll and signs in no one
         await fx.admin.addUser(uri('ivy'), { password: PW, displayName: 'Ivy' });
-        assert.equal(await outcome(auth.checkPassword('ivy@contoso.com', 'wrong', '198.51.100.61')), 'AUTH_FAILED');
+        assert.equal(
+          await signInOutcome(auth.checkPassword('ivy@contoso.com', 'wrong', '198.51.100.61')),
+          'AUTH_FAILED',
+        );
         await fx.admin.setUser(uri('ivy'), { disabled: true });
-        assert.equal(await outcome(auth.checkPassword('ivy@contoso.com', PW, '198.51.100.62')), 'AUTH_FAILED');
+        assert.equal(await signInOutcome(auth.checkPassword('ivy@contoso.com', PW, '198.51.100.62')), 'AUTH_FAILED');
         assert.equal(await failures(fx, uri('ivy'), '198.51.100.62'), 1, 'a disabled account counts as a failure');
         assert.equal(poll.mock.callCount(), 1);
       } finally {
@@ -155,7 +149,7 @@ for (const engine of ENGINES) {
       // once the model knows the account is disabled, the same answer
       await fx.core.model.poll();
       assert.equal(fx.core.model.directory.users.get(uri('ivy'))?.disabled, true);
-      assert.equal(await outcome(auth.checkPassword('ivy@contoso.com', PW, '198.51.100.63')), 'AUTH_FAILED');
+      assert.equal(await signInOutcome(auth.checkPassword('ivy@contoso.com', PW, '198.51.100.63')), 'AUTH_FAILED');
     });
 
     it('a token is valid until its expiresAt millisecond has passed; signIn issues it for tokenTtlSeconds', async (fx) => {
@@ -178,7 +172,7 @@ for (const engine of ENGINES) {
         for (const [what, t, valid] of rows) {
           now.mock.mockImplementation(() => t);
           assert.equal(
-            await outcome(auth.authenticate('edge')),
+            await signInOutcome(auth.authenticate('edge')),
             valid ? uri('bob') : 'TOKEN_INVALID',
             `${what}: ${valid ? 'valid' : 'invalid'}`,
           );

@@ -20,18 +20,9 @@ import type { ChatEvent, Session } from '../../../src/chat/types.js';
 import type { ComplianceRecorder } from '../../../src/compliance/recorder.js';
 import { parseListEdit } from '../../../src/core/principals.js';
 import { FileStore } from '../../../src/files/file-store.js';
-import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, until, uri } from './fixture.js';
+import { type ChatFixture, chatFixture, ENGINES, fixtureTest, PW, signInOutcome, until, uri } from './fixture.js';
 
 const FREE = 2;
-
-/** The code an attempt ends with: the user's URI when it signs in. */
-const attempt = async (p: Promise<string>): Promise<string> => {
-  try {
-    return await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
 
 for (const engine of ENGINES) {
   describe(`sign-in [${engine}]`, { timeout: 120_000 }, () => {
@@ -67,9 +58,13 @@ for (const engine of ENGINES) {
         ['sip:carol@contoso.com', PW, uri('carol')],
       ];
       for (const [user, password, want] of steps) {
-        assert.equal(await attempt(auth.checkPassword(user, password, src)), want, `${user} / ${password}`);
+        assert.equal(await signInOutcome(auth.checkPassword(user, password, src)), want, `${user} / ${password}`);
       }
-      assert.equal(await attempt(auth.checkPassword('dave@contoso.com', PW, '203.0.113.2')), uri('dave'), 'elsewhere');
+      assert.equal(
+        await signInOutcome(auth.checkPassword('dave@contoso.com', PW, '203.0.113.2')),
+        uri('dave'),
+        'elsewhere',
+      );
       await assert.rejects(auth.checkPassword('dave@contoso.com', PW, src), {
         code: 'RATE_LIMITED',
         message: /^Too many failed sign-ins for this user from this address; try again in \d+ s\.$/,
@@ -79,11 +74,19 @@ for (const engine of ENGINES) {
     it('a name that is not a SIP URI is counted under the text sent, apart from other such names', async () => {
       const src = '203.0.113.3';
       for (let i = 0; i < FREE; i++)
-        assert.equal(await attempt(auth.checkPassword('not a uri', PW, src)), 'AUTH_FAILED');
-      assert.equal(await attempt(auth.checkPassword('not a uri', PW, src)), 'RATE_LIMITED');
-      assert.equal(await attempt(auth.checkPassword('NOT A URI ', PW, src)), 'RATE_LIMITED', 'the same text');
-      assert.equal(await attempt(auth.checkPassword('another bad name', PW, src)), 'AUTH_FAILED', 'its own count');
-      assert.equal(await attempt(auth.checkPassword(uri('bob'), PW, src)), uri('bob'), 'real users are not affected');
+        assert.equal(await signInOutcome(auth.checkPassword('not a uri', PW, src)), 'AUTH_FAILED');
+      assert.equal(await signInOutcome(auth.checkPassword('not a uri', PW, src)), 'RATE_LIMITED');
+      assert.equal(await signInOutcome(auth.checkPassword('NOT A URI ', PW, src)), 'RATE_LIMITED', 'the same text');
+      assert.equal(
+        await signInOutcome(auth.checkPassword('another bad name', PW, src)),
+        'AUTH_FAILED',
+        'its own count',
+      );
+      assert.equal(
+        await signInOutcome(auth.checkPassword(uri('bob'), PW, src)),
+        uri('bob'),
+        'real users are not affected',
+      );
     });
 
     it('doors that check credentials themselves share the counters through mayTry and noteLogin', async () => {
@@ -93,10 +96,14 @@ for (const engine of ENGINES) {
       for (let i = 0; i < FREE; i++) await auth.noteLogin(bob, false, src);
       assert.equal(await auth.mayTry(bob, src), false, 'after FREE failures it must wait');
       assert.equal(await auth.mayTry(bob, '203.0.113.5'), true, 'another address is not affected');
-      assert.equal(await attempt(auth.checkPassword(bob, PW, src)), 'RATE_LIMITED', 'the password door waits too');
+      assert.equal(
+        await signInOutcome(auth.checkPassword(bob, PW, src)),
+        'RATE_LIMITED',
+        'the password door waits too',
+      );
       await auth.noteLogin(bob, true, src);
       assert.equal(await auth.mayTry(bob, src), true, 'a success clears the count');
-      assert.equal(await attempt(auth.checkPassword(bob, PW, src)), bob);
+      assert.equal(await signInOutcome(auth.checkPassword(bob, PW, src)), bob);
       // a failure noted by a door is one failure, not a success
       await auth.noteLogin(bob, false, src);
       assert.equal(await auth.mayTry(bob, src), true, 'one failure is free');
